@@ -1,0 +1,57 @@
+"""Fixtures for the tests of tools/: the SketchToFace data, and running a tool.
+
+tools/ goes on sys.path so the tests can ``import process`` (and
+``importlib.import_module("download-dataset")``), as the tools import each other.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TOOLS = REPO / "tools"
+sys.path.insert(0, str(TOOLS))
+
+
+@pytest.fixture(scope="session")
+def sketchtoface_dir() -> Path:
+    """The read-only SketchToFace data: $SKETCHTOFACE_DIR, else ../shared/sketchtoface."""
+    path = Path(
+        os.environ.get("SKETCHTOFACE_DIR", REPO.parent / "shared" / "sketchtoface")
+    )
+    if not (path / "sketches" / "A64").is_dir():
+        pytest.skip(f"no SketchToFace data at {path} (set SKETCHTOFACE_DIR)")
+    return path
+
+
+@pytest.fixture
+def run_tool() -> Callable[..., subprocess.CompletedProcess]:
+    """Runs ``python tools/NAME args...`` as a user would, capturing its output."""
+
+    def run(name: str, *args: object) -> subprocess.CompletedProcess:
+        command = [sys.executable, str(TOOLS / name), *map(str, args)]
+        return subprocess.run(
+            command, check=False, capture_output=True, text=True, timeout=120
+        )
+
+    return run
+
+
+@pytest.fixture
+def cli_error(run_tool) -> Callable[..., str]:
+    """Runs a tool that must fail: one ``NAME: error: ...`` line, no traceback, exit 1 or 2."""
+
+    def error(name: str, *args: object) -> str:
+        result = run_tool(name, *args)
+        assert result.returncode in (1, 2), result
+        assert result.stderr.startswith(f"{name}: error: "), result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+        return result.stderr
+
+    return error
