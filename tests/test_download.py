@@ -93,7 +93,22 @@ def all_but(sketchtoface_dir: Path, missing: list[str], destination: Path) -> Pa
 
 
 def summary(capsys) -> str:
+    """The counts from the tool's last line of output."""
     return capsys.readouterr().out.strip().split(": ", 2)[-1]
+
+
+def counts(fetched=0, present=0, repaired=0, failed=0) -> str:
+    return (
+        f"{fetched} fetched, {present} already present, {repaired} repaired,"
+        f" {failed} failed"
+    )
+
+
+def fetch_all(source: object, destination: Path, capsys) -> str:
+    """Runs the tool, which must succeed and leave every file right; gives its counts."""
+    assert fetch("sketches", "--from", source, "--output_dir", destination) == 0
+    assert verified(destination)
+    return summary(capsys)
 
 
 def test_manifest_is_the_shared_checksum_list(sketchtoface_dir):
@@ -110,77 +125,61 @@ def test_fetches_everything_over_http_then_finds_it_present(
     sketchtoface_dir, serve, tmp_path, capsys
 ):
     url, _ = serve(sketchtoface_dir)
-    assert fetch("sketches", "--from", url, "--output_dir", tmp_path) == 0
-    assert summary(capsys) == "585 fetched, 0 already present, 0 repaired, 0 failed"
-    assert verified(tmp_path)
+    assert fetch_all(url, tmp_path, capsys) == counts(fetched=585)
     assert (tmp_path / "Combine" / "f008.png").exists()
     assert (tmp_path / "images" / "f005-outputs.png").exists()
-    assert fetch("sketches", "--from", url, "--output_dir", tmp_path) == 0
-    assert summary(capsys) == "0 fetched, 585 already present, 0 repaired, 0 failed"
+    assert fetch_all(url, tmp_path, capsys) == counts(present=585)
 
 
 def test_copies_from_a_local_mirror(sketchtoface_dir, tmp_path, capsys):
-    assert fetch("sketches", "--from", sketchtoface_dir, "--output_dir", tmp_path) == 0
-    assert summary(capsys).startswith("585 fetched")
-    assert verified(tmp_path)
+    assert fetch_all(sketchtoface_dir, tmp_path, capsys) == counts(fetched=585)
 
 
-def test_refetches_a_file_served_corrupt_or_cut_off(
-    sketchtoface_dir, serve, tmp_path, capsys
-):
+@pytest.fixture
+def mirror(sketchtoface_dir, serve, tmp_path) -> tuple[str, dict[str, list[str]], Path]:
+    """A served copy of the data, and a download of it that lacks only the files SOME."""
     url, faults = serve(sketchtoface_dir)
+    return url, faults, all_but(sketchtoface_dir, SOME, tmp_path / "sketches")
+
+
+def test_refetches_a_file_served_corrupt_or_cut_off(mirror, capsys):
+    url, faults, destination = mirror
     faults["/sketches/A64/f005.jpg"] = ["corrupt"]
     faults["/sketches/Combine/m101.png"] = ["cut", "corrupt"]
     faults["/images/Test1-outputs.png"] = ["cut"]
-    all_but(sketchtoface_dir, SOME, tmp_path)
-    assert fetch("sketches", "--from", url, "--output_dir", tmp_path) == 0
-    assert summary(capsys) == "3 fetched, 582 already present, 0 repaired, 0 failed"
-    assert verified(tmp_path)
+    assert fetch_all(url, destination, capsys) == counts(3, 582)
 
 
-def test_repairs_an_interrupted_download(sketchtoface_dir, serve, tmp_path, capsys):
-    url, _ = serve(sketchtoface_dir)
-    all_but(sketchtoface_dir, SOME, tmp_path)
-    whole = (sketchtoface_dir / "sketches" / "A64" / "f005.jpg").read_bytes()
-    (tmp_path / "A64" / "f005.jpg").write_bytes(whole[:100])  # cut off by a crash
-    (tmp_path / "Combine" / "m101.png").write_bytes(b"")
-    (tmp_path / "A64" / ".f006.jpg.x1y2z3.part").write_bytes(
-        whole[:50]
-    )  # a fetch's leftover
-    assert fetch("sketches", "--from", url, "--output_dir", tmp_path) == 0
-    assert summary(capsys) == "1 fetched, 582 already present, 2 repaired, 0 failed"
-    assert verified(tmp_path)
+def test_repairs_an_interrupted_download(mirror, capsys):
+    url, _, destination = mirror
+    # As a crash, or another tool, might have left them:
+    (destination / "A64" / "f005.jpg").write_bytes(b"\xff\xd8 only the start")
+    (destination / "Combine" / "m101.png").write_bytes(b"")
+    (destination / "A64" / ".f006.jpg.x1y2z3.part").write_bytes(b"\xff\xd8")
+    assert fetch_all(url, destination, capsys) == counts(1, 582, 2)
 
 
-def test_reports_a_file_that_stays_corrupt_and_resumes_later(
-    sketchtoface_dir, serve, tmp_path, capsys
-):
-    url, faults = serve(sketchtoface_dir)
+def test_reports_a_file_that_stays_corrupt_and_resumes_later(mirror, capsys):
+    url, faults, destination = mirror
     faults["/sketches/A64/f005.jpg"] = ["corrupt"] * download.ATTEMPTS
-    all_but(sketchtoface_dir, SOME, tmp_path)
-    assert fetch("sketches", "--from", url, "--output_dir", tmp_path) == 1
+    assert fetch("sketches", "--from", url, "--output_dir", destination) == 1
     out, err = capsys.readouterr()
-    assert "2 fetched, 582 already present, 0 repaired, 1 failed" in out
+    assert counts(2, 582, failed=1) in out
     assert f"{PROG}: failed A64/f005.jpg: wrong SHA-256" in err
     assert err.splitlines()[-1].startswith(f"{PROG}: error: 1 of 585 files")
-    assert not (tmp_path / "A64" / "f005.jpg").exists()  # nothing half-right left there
-    assert fetch("sketches", "--from", url, "--output_dir", tmp_path) == 0
-    assert summary(capsys) == "1 fetched, 584 already present, 0 repaired, 0 failed"
-    assert verified(tmp_path)
+    assert not (destination / "A64" / "f005.jpg").exists()  # nothing half-right there
+    assert fetch_all(url, destination, capsys) == counts(1, 584)
 
 
-def test_command_line_failure_is_one_error_line(
-    sketchtoface_dir, serve, tmp_path, run_tool
-):
-    url, faults = serve(sketchtoface_dir)
-    faults["/images/f005-inputs.png"] = ["cut"] * download.ATTEMPTS
-    all_but(sketchtoface_dir, ["images/f005-inputs.png"], tmp_path)
-    result = run_tool(PROG, "sketches", "--from", url, "--output_dir", tmp_path)
+def test_command_line_failure_is_one_error_line(mirror, run_tool):
+    url, faults, destination = mirror
+    faults["/images/Test1-outputs.png"] = ["cut"] * download.ATTEMPTS
+    result = run_tool(PROG, "sketches", "--from", url, "--output_dir", destination)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     progress = re.compile(rf"{PROG} \d+/585")
     failed, error = [x for x in result.stderr.splitlines() if not progress.fullmatch(x)]
     assert failed.startswith(
-        f"{PROG}: failed images/f005-inputs.png: connection closed"
+        f"{PROG}: failed images/Test1-outputs.png: connection closed"
     )
     assert error.startswith(f"{PROG}: error: 1 of 585 files could not be fetched")
 

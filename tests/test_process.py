@@ -21,8 +21,16 @@ def write(path: Path, image: np.ndarray) -> Path:
     return path
 
 
-def run_process(*args: object) -> None:
-    process.main([str(a) for a in args])
+def flags(**values: object) -> list[str]:
+    """``--name value`` for each keyword; ``--name`` alone for True."""
+    out = []
+    for name, value in values.items():
+        out += [f"--{name}"] if value is True else [f"--{name}", str(value)]
+    return out
+
+
+def run_process(**values: object) -> None:
+    process.main(flags(**values))
 
 
 def not_there_or_empty(directory: Path) -> bool:
@@ -36,26 +44,13 @@ def noise(height: int, width: int, seed: int = 0) -> np.ndarray:
 
 def test_combine_remakes_every_sketchtoface_pair(sketchtoface_dir, tmp_path):
     sketches = sketchtoface_dir / "sketches"
-    run_process(
-        "--operation",
-        "combine",
-        "--input_dir",
-        sketches / "A64",
-        "--b_dir",
-        sketches / "B64",
-        "--output_dir",
-        tmp_path / "AB",
-    )
-    run_process(
-        "--operation",
-        "combine",
-        "--input_dir",
-        sketches / "testA",
-        "--b_dir",
-        sketches / "testB",
-        "--output_dir",
-        tmp_path / "AB",
-    )
+    for a, b in [("A64", "B64"), ("testA", "testB")]:
+        run_process(
+            operation="combine",
+            input_dir=sketches / a,
+            b_dir=sketches / b,
+            output_dir=tmp_path / "AB",
+        )
     published = sorted((sketches / "Combine").glob("*.png")) + sorted(
         (sketches / "test").glob("*.png")
     )
@@ -76,14 +71,10 @@ def test_resize_crops_the_centre_and_shrinks_by_area(tmp_path):
     write(tmp_path / "in" / "x.jpg", image)
     write(tmp_path / "in" / "y.png", image)
     run_process(
-        "--operation",
-        "resize",
-        "--size",
-        20,
-        "--input_dir",
-        tmp_path / "in",
-        "--output_dir",
-        tmp_path / "out",
+        operation="resize",
+        size=20,
+        input_dir=tmp_path / "in",
+        output_dir=tmp_path / "out",
     )
     out = read(tmp_path / "out" / "y.png")
     # 40x40 centre -> 20x20: each output pixel is the mean of a 2x2 block.
@@ -93,18 +84,22 @@ def test_resize_crops_the_centre_and_shrinks_by_area(tmp_path):
     assert read(tmp_path / "out" / "x.png").shape == (20, 20, 3)
 
 
+def test_resize_crop_is_centred_like_hesses():
+    row = np.arange(5, dtype=np.uint8).repeat(3).reshape(1, 5, 3)
+    assert process.resize(row, 1, pad=False)[0, 0, 0] == 2
+    assert (
+        process.resize(row[:, :4], 1, pad=False)[0, 0, 0] == 1
+    )  # odd margin: less before
+
+
 def test_resize_pads_with_black_and_enlarges(tmp_path):
     write(tmp_path / "in" / "tall.png", np.full((40, 20, 3), 255, np.uint8))
     run_process(
-        "--operation",
-        "resize",
-        "--pad",
-        "--size",
-        80,
-        "--input_dir",
-        tmp_path / "in",
-        "--output_dir",
-        tmp_path / "out",
+        operation="resize",
+        pad=True,
+        size=80,
+        input_dir=tmp_path / "in",
+        output_dir=tmp_path / "out",
     )
     out = read(tmp_path / "out" / "tall.png")
     assert out.shape == (80, 80, 3)
@@ -165,27 +160,11 @@ def test_grey_and_transparent_inputs_become_rgb(tmp_path):
 def test_existing_outputs_need_overwrite(tmp_path, cli_error, run_tool):
     write(tmp_path / "in" / "a.png", noise(8, 8))
     old = write(tmp_path / "out" / "a.png", noise(4, 4, seed=1))
-    message = cli_error(
-        "process.py",
-        "--operation",
-        "swap_rb",
-        "--input_dir",
-        tmp_path / "in",
-        "--output_dir",
-        tmp_path / "out",
-    )
+    swap = flags(operation="swap_rb", input_dir=tmp_path / "in", output_dir=old.parent)
+    message = cli_error("process.py", *swap)
     assert str(old) in message and "--overwrite" in message
     assert read(old).shape == (4, 4, 3)
-    result = run_tool(
-        "process.py",
-        "--operation",
-        "swap_rb",
-        "--overwrite",
-        "--input_dir",
-        tmp_path / "in",
-        "--output_dir",
-        tmp_path / "out",
-    )
+    result = run_tool("process.py", *swap, "--overwrite")
     assert result.returncode == 0, result.stderr
     assert read(old).shape == (8, 8, 3)
 
@@ -199,6 +178,12 @@ def pairs(tmp_path) -> tuple[Path, Path]:
     write(tmp_path / "B" / "b.jpg", noise(8, 8))
     write(tmp_path / "B" / "c.png", noise(8, 8))
     return tmp_path / "A", tmp_path / "B"
+
+
+def combine(pairs: tuple[Path, Path], output_dir: Path) -> list[str]:
+    return flags(
+        operation="combine", input_dir=pairs[0], b_dir=pairs[1], output_dir=output_dir
+    )
 
 
 @pytest.mark.parametrize(
@@ -231,17 +216,7 @@ def test_bad_pair_stops_before_writing_anything(
     pairs, tmp_path, cli_error, spoil, named
 ):
     spoil(*pairs)
-    message = cli_error(
-        "process.py",
-        "--operation",
-        "combine",
-        "--input_dir",
-        pairs[0],
-        "--b_dir",
-        pairs[1],
-        "--output_dir",
-        tmp_path / "AB",
-    )
+    message = cli_error("process.py", *combine(pairs, tmp_path / "AB"))
     for fragment in named:
         assert fragment in message
     assert not_there_or_empty(tmp_path / "AB")
@@ -249,19 +224,8 @@ def test_bad_pair_stops_before_writing_anything(
 
 def test_skip_bad_reports_and_keeps_the_rest(pairs, tmp_path, run_tool):
     (pairs[1] / "c.png").unlink()
-    write(pairs[1] / "a.png", noise(9, 8))
-    result = run_tool(
-        "process.py",
-        "--operation",
-        "combine",
-        "--skip_bad",
-        "--input_dir",
-        pairs[0],
-        "--b_dir",
-        pairs[1],
-        "--output_dir",
-        tmp_path / "AB",
-    )
+    write(pairs[1] / "a.png", noise(9, 8))  # and a's B has the wrong size
+    result = run_tool("process.py", *combine(pairs, tmp_path / "AB"), "--skip_bad")
     assert result.returncode == 0, result.stderr
     skipped = result.stderr.splitlines()
     assert len(skipped) == 2 and all(
@@ -281,20 +245,13 @@ def test_skip_bad_reports_and_keeps_the_rest(pairs, tmp_path, run_tool):
         (["--operation", "sharpen"], "--operation"),
         (["--operation", "resize", "--input_dir", "/no/such/dir"], "/no/such/dir"),
         (["--operation", "resize", "--input_dir", "TMP"], "no .png/.jpg/.jpeg images"),
+        (["--operation", "resize", "--output_dir", "TMP/in/wide.png"], "File exists"),
     ],
 )
 def test_bad_arguments_get_one_line(tmp_path, cli_error, args, named):
     write(tmp_path / "in" / "wide.png", noise(8, 9))
-    args = [
-        a.replace("TMP", str(tmp_path)) for a in args
-    ]  # tmp_path: a folder, no images
-    message = cli_error(
-        "process.py",
-        "--input_dir",
-        tmp_path / "in",
-        "--output_dir",
-        tmp_path / "out",
-        *args,
-    )
+    args = [a.replace("TMP", str(tmp_path)) for a in args]  # a folder, but no images
+    inout = flags(input_dir=tmp_path / "in", output_dir=tmp_path / "out")
+    message = cli_error("process.py", *inout, *args)
     assert named in message
     assert not_there_or_empty(tmp_path / "out")

@@ -38,12 +38,20 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from toolbox import Parser, Progress, ToolError, run, temp_beside, write_atomically
+from toolbox import (
+    Parser,
+    ToolError,
+    in_parallel,
+    refuse_existing,
+    run,
+    temp_beside,
+    write_atomically,
+)
 
 PROG = "download-dataset.py"
 REPO = Path(__file__).resolve().parent.parent
@@ -126,7 +134,9 @@ def fetch(source: str, path: str, destination: Path, expected: str) -> None:
                 return
         except (OSError, http.client.HTTPException) as e:
             problem = describe(e)
-            if isinstance(e, urllib.error.HTTPError) and e.code < 500:
+            if isinstance(e, FileNotFoundError) or (
+                isinstance(e, urllib.error.HTTPError) and e.code < 500
+            ):
                 break  # not there, or not for us: asking again will not help
         finally:
             tmp.unlink(missing_ok=True)
@@ -146,25 +156,23 @@ def download_sketches(source: str, output_dir: Path, jobs: int) -> None:
         fetch(source, upstream_path(path), destination, manifest[path])
         return "fetched" if found is None else "repaired"
 
-    counts = dict.fromkeys(("fetched", "already present", "repaired", "failed"), 0)
     failures = []
-    progress = Progress(len(manifest), PROG)
-    with ThreadPoolExecutor(jobs) as pool:
-        futures = {pool.submit(get, path): path for path in manifest}
-        for future in as_completed(futures):
-            try:
-                counts[future.result()] += 1
-            except ToolError as e:
-                counts["failed"] += 1
-                failures.append(f"{futures[future]}: {e}")
-            progress.step()
-
+    results = in_parallel(
+        get,
+        list(manifest),
+        jobs,
+        PROG,
+        lambda path, error: failures.append(f"{path}: {describe(error)}"),
+    )
+    counts = Counter(results.values())
+    counts["failed"] = len(failures)
     failures.sort()
     for failure in failures[:10]:
         print(f"{PROG}: failed {failure}", file=sys.stderr)
     if len(failures) > 10:
         print(f"{PROG}: ... and {len(failures) - 10} more", file=sys.stderr)
-    summary = ", ".join(f"{n} {what}" for what, n in counts.items())
+    order = ("fetched", "already present", "repaired", "failed")
+    summary = ", ".join(f"{counts[what]} {what}" for what in order)
     print(f"{PROG}: {len(manifest)} files in {output_dir}: {summary}")
     if failures:
         raise ToolError(
@@ -193,11 +201,7 @@ def extract(archive: tarfile.TarFile, top: str, output_dir: Path) -> int:
             )
         if parts and member.isfile():
             targets.append((member, output_dir.joinpath(*parts)))
-    existing = [target for _, target in targets if target.exists()]
-    if existing:
-        raise ToolError(
-            f"{existing[0]} already exists; remove it or pick another --output_dir"
-        )
+    refuse_existing([t for _, t in targets], "remove it or pick another --output_dir")
     for member, target in targets:
         target.parent.mkdir(parents=True, exist_ok=True)
         with archive.extractfile(member) as f:

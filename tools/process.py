@@ -42,12 +42,11 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import cv2
 import numpy as np
-from toolbox import Parser, Progress, ToolError, find_images, run
+from toolbox import Parser, ToolError, find_images, in_parallel, refuse_existing, run
 
 PROG = "process.py"
 
@@ -76,20 +75,15 @@ def load(path: Path) -> np.ndarray:
 
 def resize(image: np.ndarray, size: int, pad: bool) -> np.ndarray:
     height, width = image.shape[:2]
-    side = max(height, width) if pad else min(height, width)
-    top, left = (side - height) // 2, (side - width) // 2
-    if pad:
-        image = cv2.copyMakeBorder(
-            image,
-            top,
-            side - height - top,
-            left,
-            side - width - left,
-            cv2.BORDER_CONSTANT,
-            value=0,
-        )
+    if pad:  # black borders, centred, as Hesse's (TensorFlow pads with zeros)
+        side = max(height, width)
+        top, left = (side - height) // 2, (side - width) // 2
+        bottom, right = side - height - top, side - width - left
+        image = cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT)
     else:
-        image = image[-top : -top + side, -left : -left + side]
+        side = min(height, width)
+        top, left = (height - side) // 2, (width - side) // 2
+        image = image[top : top + side, left : left + side]
     if side == size:
         return image
     # Area averaging does not alias when shrinking; bicubic is the smoother enlarger.
@@ -206,6 +200,18 @@ OPERATIONS: dict[str, Callable[[np.ndarray, argparse.Namespace], np.ndarray]] = 
 }
 
 
+def make(source: Path, b_image: Path | None, args: argparse.Namespace) -> np.ndarray:
+    """The output for one input image, and its B image for combine."""
+    image = load(source)
+    try:
+        if b_image:
+            return combine(image, load(b_image))
+        return OPERATIONS[args.operation](image, args)
+    except ValueError as e:
+        names = f"{source} and {b_image}" if b_image else str(source)
+        raise ToolError(f"{names}: {e}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     sources = image_by_stem(args.input_dir, "--input_dir")
@@ -218,54 +224,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         skipped.append(problem)
         print(f"{PROG}: skipped {problem}", file=sys.stderr)
 
-    if args.b_dir:
-        for stem in [s for s in sources if s not in b_images]:
-            bad(
-                f"{sources.pop(stem)}: no {stem}.png/.jpg/.jpeg in --b_dir {args.b_dir}"
-            )
-
-    existing = [args.output_dir / f"{s}.png" for s in sources]
-    existing = [p for p in existing if p.exists()]
-    if existing and not args.overwrite:
-        more = f" and {len(existing) - 1} more" if len(existing) > 1 else ""
-        raise ToolError(
-            f"{existing[0]}{more} already exist; pass --overwrite to replace them"
-        )
+    for stem in [s for s in sources if args.b_dir and s not in b_images]:
+        bad(f"{sources.pop(stem)}: no {stem}.png/.jpg/.jpeg in --b_dir {args.b_dir}")
+    if not args.overwrite:
+        outputs = [args.output_dir / f"{stem}.png" for stem in sources]
+        refuse_existing(outputs, "pass --overwrite to replace")
     args.output_dir.mkdir(parents=True, exist_ok=True)
-
-    def make(stem: str, staging: Path) -> None:
-        image = load(sources[stem])
-        try:
-            if args.b_dir:
-                out = combine(image, load(b_images[stem]))
-            else:
-                out = OPERATIONS[args.operation](image, args)
-        except ValueError as e:
-            names = (
-                f"{sources[stem]} and {b_images[stem]}"
-                if args.b_dir
-                else str(sources[stem])
-            )
-            raise ToolError(f"{names}: {e}") from None
-        encoded = cv2.imencode(".png", out)[1]
-        (staging / f"{stem}.png").write_bytes(encoded.tobytes())
-
-    # Staged beside the outputs so the final moves are atomic renames on one filesystem.
+    # Staged in the output folder, so that the final moves are atomic renames.
     staging = Path(tempfile.mkdtemp(prefix=".process-", dir=args.output_dir))
+
+    def stage(stem: str) -> None:
+        out = make(sources[stem], b_images.get(stem), args)
+        (staging / f"{stem}.png").write_bytes(cv2.imencode(".png", out)[1].tobytes())
+
     try:
-        progress = Progress(len(sources), PROG)
-        with ThreadPoolExecutor(args.workers) as pool:  # OpenCV releases the GIL
-            futures = [pool.submit(make, stem, staging) for stem in sources]
-            try:
-                for future in as_completed(futures):
-                    try:
-                        future.result()
-                    except ToolError as e:
-                        bad(str(e))
-                    progress.step()
-            except BaseException:
-                pool.shutdown(cancel_futures=True)
-                raise
+        # Threads suffice: OpenCV releases the GIL while it decodes, filters and encodes.
+        in_parallel(stage, list(sources), args.workers, PROG, lambda _, e: bad(str(e)))
         made = sorted(staging.iterdir())
         for path in made:
             os.replace(path, args.output_dir / path.name)

@@ -25,7 +25,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from toolbox import Parser, ToolError, find_images, run, write_atomically
+from toolbox import Parser, find_images, refuse_existing, run, write_atomically
 
 PROG = "split.py"
 SUBSETS = ("train", "val", "test")
@@ -57,8 +57,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--dir", type=Path, required=True, help="folder of images")
-    parser.add_argument("--train_frac", type=float, default=0.8)
-    parser.add_argument("--test_frac", type=float, default=0.0)
+    parser.add_argument(
+        "--train_frac", type=float, default=0.8, help="share for train/ (default 0.8)"
+    )
+    parser.add_argument(
+        "--test_frac", type=float, default=0.0, help="share for test/ (default 0)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="shuffle seed (default 0)")
     parser.add_argument(
         "--sort", action="store_true", help="deal out in name order, no shuffle"
@@ -85,12 +89,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     destinations = {
         image: args.dir / subset / image.name for image, subset in plan.items()
     }
-    taken = [d for d in destinations.values() if d.exists()]
-    if taken:
-        more = f" and {len(taken) - 1} more" if len(taken) > 1 else ""
-        raise ToolError(
-            f"{taken[0]}{more} already exist; remove them or split a fresh copy"
-        )
+    refuse_existing(list(destinations.values()), "remove it or split a fresh copy")
 
     for subset in set(plan.values()):
         (args.dir / subset).mkdir(exist_ok=True)

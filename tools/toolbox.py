@@ -2,9 +2,10 @@
 
 Not a tool itself: the command-line conventions (a one-line ``tool: error: ...``
 and a non-zero exit, never a traceback, for anything the user can fix), writing a
-file so that no half-written copy is ever seen under its real name, a progress
-counter, and finding the images in a folder. The tools import it as a sibling
-module: running ``python tools/NAME.py`` puts tools/ on ``sys.path``.
+file so that no half-written copy is ever seen under its real name, working through
+many files on threads with a progress counter, and finding the images in a folder.
+The tools import it as a sibling module: ``python tools/NAME.py`` puts tools/ on
+``sys.path``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 # The formats pix2pix reads (Hesse's took .jpg and .png); matched case-insensitively.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
@@ -38,10 +43,13 @@ def run(
     prog: str,
     argv: Sequence[str] | None = None,
 ) -> int:
-    """Calls ``main(argv)``; a ToolError or Ctrl-C becomes one line on stderr and an exit code."""
+    """Calls ``main(argv)``; an error or Ctrl-C becomes one line on stderr and an exit code.
+
+    OSErrors count as the user's to fix too: a full disk, a folder that can't be written.
+    """
     try:
         main(argv)
-    except ToolError as e:
+    except (ToolError, OSError) as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -73,7 +81,7 @@ def write_atomically(path: Path, source: BinaryIO) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def find_images(directory: Path, what: str = "--input_dir") -> list[Path]:
+def find_images(directory: Path, what: str) -> list[Path]:
     """The image files directly inside ``directory``, sorted by name; an error if there are none."""
     if not directory.is_dir():
         raise ToolError(f"{what} {directory}: no such directory")
@@ -87,6 +95,14 @@ def find_images(directory: Path, what: str = "--input_dir") -> list[Path]:
             f"{what} {directory}: no {'/'.join(IMAGE_EXTENSIONS)} images in it"
         )
     return images
+
+
+def refuse_existing(paths: Sequence[Path], advice: str) -> None:
+    """An error naming the first of ``paths`` that exists, if any does: they are the user's."""
+    existing = [p for p in paths if p.exists()]
+    if existing:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise ToolError(f"{existing[0]} already exists{more}; {advice}")
 
 
 class Progress:
@@ -109,3 +125,33 @@ class Progress:
         elif self.total >= 100 and self.done % (self.total // 10) == 0:
             # Logs get a few lines, not one per file.
             print(f"{self.label} {self.done}/{self.total}", file=sys.stderr, flush=True)
+
+
+def in_parallel(
+    work: Callable[[Item], Result],
+    items: Sequence[Item],
+    workers: int,
+    label: str,
+    failed: Callable[[Item, Exception], None],
+) -> dict[Item, Result]:
+    """``work(item)`` for every item, on ``workers`` threads, counting progress.
+
+    Gives the results of the items that succeeded. An item whose work raises a
+    ToolError or an OSError goes to ``failed(item, error)``, which may note it or
+    raise; if anything raises, the work not yet started is cancelled.
+    """
+    results = {}
+    progress = Progress(len(items), label)
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {pool.submit(work, item): item for item in items}
+        try:
+            for future in as_completed(futures):
+                try:
+                    results[futures[future]] = future.result()
+                except (ToolError, OSError) as e:
+                    failed(futures[future], e)
+                progress.step()
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+    return results
