@@ -25,7 +25,10 @@ Operations:
 Reads .png/.jpg/.jpeg files (the top level of --input_dir only) and writes PNG files
 of the same stem into --output_dir. Pixels are kept exactly as stored: no channel is
 ever reordered except by swap_rb. Grey images become three channels; images with
-transparency are composited onto white.
+transparency are composited onto white. JPEGs are decoded by OpenCV with libjpeg's
+accurate integer IDCT, as PIL decodes them too; that is what reproduces the
+SketchToFace pairs exactly (TensorFlow's decode_jpeg, whose default is the fast
+IDCT, differs by up to 25 grey levels on them).
 
 All or nothing: results are staged in a hidden folder inside --output_dir and moved
 into place only when every image has succeeded; the first bad input stops the run
