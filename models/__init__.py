@@ -1,0 +1,40 @@
+"""What a pix2pix model is: networks, pix2pix layers, losses and the train step,
+plus the data handling that train, test and export share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from models.data import Preprocessing
+from models.networks import build_discriminator, build_generator
+from models.pix2pix import Pix2Pix
+
+# The options that define a trained model: test and export read them from options.json.
+MODEL_OPTIONS = ("which_direction", "lab_colorization", "crop_size", "ngf", "ndf",
+                 "n_layers_d", "decoder", "separable_conv")
+
+
+def preprocessing(options: Mapping, training: bool = False) -> Preprocessing:
+    """The pre-processing the options ask for; outside training, no flip and no crop."""
+    return Preprocessing(
+        which_direction=options["which_direction"],
+        lab_colorization=options["lab_colorization"],
+        crop_size=options["crop_size"],
+        scale_size=options["scale_size"] if training else options["crop_size"],
+        flip=options["flip"] and training,
+        aspect_ratio=options["aspect_ratio"])
+
+
+def build_pix2pix(options: Mapping) -> Pix2Pix:
+    """Generator, discriminator and optimisers, configured by flag values."""
+    in_channels, out_channels = preprocessing(options).channels
+    generator = build_generator(
+        crop_size=options["crop_size"], ngf=options["ngf"], in_channels=in_channels,
+        out_channels=out_channels, decoder=options["decoder"],
+        separable_conv=options["separable_conv"],
+        inference_dropout=options["inference_dropout"], seed=options["seed"])
+    discriminator = build_discriminator(
+        crop_size=options["crop_size"], ndf=options["ndf"], in_channels=in_channels,
+        target_channels=out_channels, n_layers=options["n_layers_d"])
+    return Pix2Pix(generator, discriminator, lr=options["lr"], beta1=options["beta1"],
+                   l1_weight=options["l1_weight"], gan_weight=options["gan_weight"])

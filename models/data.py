@@ -1,0 +1,189 @@
+"""Reading image pairs, the pix2pix pre-processing, and turning outputs back into images.
+
+One place for train, test and export: a folder of side-by-side A|B images becomes
+(input, target) float pairs in [-1, 1], and generated tensors become uint8 images.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+
+class DataError(ValueError):
+    """A problem with the user's images; the message names the file."""
+
+
+def image_name(path: str) -> str:
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def list_images(input_dir: str) -> list[str]:
+    """Image files in a folder, sorted by number when every name is one (outputs in order)."""
+    if not os.path.isdir(input_dir):
+        raise DataError(f"--input_dir {input_dir}: no such folder")
+    paths = [os.path.join(input_dir, name) for name in os.listdir(input_dir)
+             if name.lower().endswith(IMAGE_EXTENSIONS)]
+    if not paths:
+        raise DataError(f"--input_dir {input_dir}: holds no .png or .jpg images")
+    if all(image_name(path).isdigit() for path in paths):
+        return sorted(paths, key=lambda path: int(image_name(path)))
+    return sorted(paths)
+
+
+def read_rgb(path: str) -> np.ndarray:
+    """[h, w, 3] uint8 in the file's own channel order; grey is repeated, alpha dropped."""
+    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise DataError(f"{path}: not a readable image")
+    if image.dtype != np.uint8:
+        raise DataError(f"{path}: {image.dtype} pixels; only 8-bit images are supported")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def load_images(input_dir: str, paired: bool = True) -> tuple[list[str], np.ndarray]:
+    """Names and a [n, h, w, 3] uint8 stack of every image in a folder, checked.
+
+    Paired images (A|B side by side) must have an even width; all must share one size.
+    """
+    paths = list_images(input_dir)
+    images = [read_rgb(path) for path in paths]
+    first_shape = images[0].shape
+    for path, image in zip(paths, images, strict=True):
+        if paired and image.shape[1] % 2:
+            raise DataError(f"{path}: width {image.shape[1]} is odd; an A|B pair must split "
+                            "at the middle")
+        if image.shape != first_shape:
+            raise DataError(f"{path}: size {image.shape[1]}x{image.shape[0]} differs from "
+                            f"{paths[0]}'s {first_shape[1]}x{first_shape[0]}")
+    return [image_name(path) for path in paths], np.stack(images)
+
+
+# --- colour spaces for --lab_colorization: sRGB <-> CIE L*a*b* (D65), per pixel ---
+
+# numpy, not tf.constant: a tensor made at import would fix TensorFlow's thread settings
+_RGB_TO_XYZ = np.array([[0.412453, 0.212671, 0.019334],
+                        [0.357580, 0.715160, 0.119193],
+                        [0.180423, 0.072169, 0.950227]], np.float32)
+_D65_WHITE = np.array([0.950456, 1.0, 1.088754], np.float32)
+_LAB_DELTA = 6 / 29
+
+
+def rgb_to_lab(srgb):
+    """[..., 3] sRGB in [0, 1] => [..., 3] L in [0, 100], a and b in about [-110, 110]."""
+    linear = tf.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    xyz = tf.tensordot(linear, _RGB_TO_XYZ, 1) / _D65_WHITE
+    f = tf.where(xyz > _LAB_DELTA**3, tf.math.pow(tf.maximum(xyz, 1e-12), 1 / 3),
+                 xyz / (3 * _LAB_DELTA**2) + 4 / 29)
+    fx, fy, fz = tf.unstack(f, axis=-1)
+    return tf.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)], axis=-1)
+
+
+def lab_to_rgb(lab):
+    """The inverse of rgb_to_lab, clipped into the sRGB gamut."""
+    lightness, a, b = tf.unstack(lab, axis=-1)
+    fy = (lightness + 16) / 116
+    f = tf.stack([fy + a / 500, fy, fy - b / 200], axis=-1)
+    xyz = tf.where(f > _LAB_DELTA, f**3, 3 * _LAB_DELTA**2 * (f - 4 / 29)) * _D65_WHITE
+    linear = tf.clip_by_value(tf.tensordot(xyz, np.linalg.inv(_RGB_TO_XYZ), 1), 0.0, 1.0)
+    return tf.where(linear <= 0.0031308, linear * 12.92,
+                    1.055 * tf.math.pow(linear, 1 / 2.4) - 0.055)
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How stored images become model tensors, as set by the flags."""
+
+    which_direction: str = "BtoA"
+    lab_colorization: bool = False
+    crop_size: int = 64
+    scale_size: int = 64
+    flip: bool = True
+    aspect_ratio: float = 1.0
+
+    @property
+    def channels(self) -> tuple[int, int]:
+        """(input, target) channels: lab splits L (1) from ab (2)."""
+        if not self.lab_colorization:
+            return 3, 3
+        return (1, 2) if self.which_direction == "AtoB" else (2, 1)
+
+    def split(self, image):
+        """A stored uint8 image => (inputs, targets) in [-1, 1]."""
+        image = tf.image.convert_image_dtype(image, tf.float32)
+        if self.lab_colorization:
+            # One colour image is the pair: brightness (A) and colour (B)
+            lab = rgb_to_lab(image)
+            a_image, b_image = lab[..., :1] / 50 - 1, lab[..., 1:] / 110
+        else:
+            half = tf.shape(image)[-2] // 2
+            a_image, b_image = image[..., :half, :] * 2 - 1, image[..., half:, :] * 2 - 1
+        return (a_image, b_image) if self.which_direction == "AtoB" else (b_image, a_image)
+
+    def augment(self, inputs, targets, training: bool):
+        """Resize to scale_size, then (training only) one flip and one crop for both images."""
+        in_channels = self.channels[0]
+        pair = tf.concat([inputs, targets], axis=-1)  # transformed together, so they stay aligned
+        if training and self.flip:
+            pair = tf.image.random_flip_left_right(pair)
+        size = self.scale_size if training else self.crop_size
+        # area resampling shrinks nicely (and leaves an image of the right size untouched)
+        pair = tf.image.resize(pair, [size, size], method="area")
+        if training and self.scale_size > self.crop_size:
+            pair = tf.image.random_crop(pair, [self.crop_size, self.crop_size, pair.shape[-1]])
+        return pair[..., :in_channels], pair[..., in_channels:]
+
+    def to_uint8(self, images, brightness=None):
+        """Model-space images => uint8 RGB, stretched to --aspect_ratio.
+
+        In lab mode a 2-channel (ab) image needs the brightness (L) image it colours.
+        """
+        if self.aspect_ratio != 1.0:
+            height = images.shape[1]
+            size = [height, round(height * self.aspect_ratio)]
+            images = tf.image.resize(images, size, method="bicubic")
+            if brightness is not None:
+                brightness = tf.image.resize(brightness, size, method="bicubic")
+        if images.shape[-1] == 2:
+            lab = tf.concat([(brightness + 1) * 50, images * 110], axis=-1)
+            rgb = lab_to_rgb(lab)
+        else:
+            rgb = (images + 1) / 2
+            if images.shape[-1] == 1:
+                rgb = tf.image.grayscale_to_rgb(rgb)
+        return tf.image.convert_image_dtype(rgb, tf.uint8, saturate=True)
+
+
+def train_dataset(images: np.ndarray, prep: Preprocessing, batch_size: int,
+                  seed: int | None = None) -> tf.data.Dataset:
+    """Endless shuffled, augmented (inputs, targets) batches; reshuffled every epoch."""
+    return (tf.data.Dataset.from_tensor_slices(images)
+            .cache()
+            .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+            .repeat()
+            .map(lambda image: prep.augment(*prep.split(image), training=True),
+                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .batch(batch_size, drop_remainder=True)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+def test_dataset(names: list[str], images: np.ndarray, prep: Preprocessing,
+                 batch_size: int) -> tf.data.Dataset:
+    """Every image once, in order: (names, inputs, targets) batches."""
+    pairs = tf.data.Dataset.from_tensor_slices(images).map(
+        lambda image: prep.augment(*prep.split(image), training=False))
+    return (tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(names), pairs)
+            .map(lambda name, pair: (name, *pair))
+            .batch(batch_size)
+            .prefetch(tf.data.AUTOTUNE))
+

@@ -1,0 +1,67 @@
+"""The two layers that make pix2pix behave like pix2pix at inference time.
+
+pix2pix runs its generator the same way when training and when translating:
+batch norm always normalises with the statistics of the batch in hand (with a
+batch of one that is instance norm), and dropout stays on as the model's noise
+source. Keras's own layers switch both off outside training, so we keep our own.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+WEIGHT_INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+
+
+class BatchStatNorm(keras.layers.Layer):
+    """Batch norm with the current batch's statistics, always; no moving averages."""
+
+    def __init__(self, epsilon: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        self.scale = self.add_weight(
+            shape=(channels,), name="scale",
+            initializer=keras.initializers.RandomNormal(mean=1.0, stddev=0.02))
+        self.offset = self.add_weight(shape=(channels,), name="offset", initializer="zeros")
+
+    def call(self, x):
+        # The fused kernel in training mode normalises with the batch's mean and
+        # (biased) variance, exactly tf.nn.moments + batch_normalization, in one op.
+        y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+            x, tf.cast(self.scale, tf.float32), tf.cast(self.offset, tf.float32),
+            epsilon=self.epsilon, is_training=True)
+        return y
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+class InferenceDropout(keras.layers.Layer):
+    """Dropout that also runs at inference (pix2pix's noise), seeded for repeatability.
+
+    `at_inference=False` gives ordinary dropout: on in training, off otherwise.
+    """
+
+    def __init__(self, rate: float, at_inference: bool = True, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+        self.at_inference = at_inference
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training=None):
+        if not (training or self.at_inference):
+            return x
+        return keras.random.dropout(x, self.rate, seed=self.seed_generator)
+
+    def reseed(self, seed: int) -> None:
+        """Restart the dropout sequence, so that a run repeats exactly."""
+        self.seed_generator.state.assign([0, seed])
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate,
+                "at_inference": self.at_inference, "seed": self.seed}

@@ -1,0 +1,133 @@
+"""The U-Net generator and the PatchGAN discriminator of pix2pix.
+
+Shapes in the comments are for the default SketchToFace configuration
+(crop 64, ngf = ndf = 16); the depth of the U-Net follows the crop size, one
+level per halving, so a 256 crop gives the paper's 8 levels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+from keras import layers
+
+from models.layers import WEIGHT_INIT, BatchStatNorm, InferenceDropout
+
+DECODERS = ("auto", "liao", "mirrored")
+DECODER_DROPOUT_LAYERS = 3  # the innermost three decoder layers drop out half their units
+
+
+def unet_depth(crop_size: int) -> int:
+    """Levels of the U-Net: one stride-2 conv per halving, down to 1x1."""
+    depth = int(math.log2(crop_size)) if crop_size > 0 else 0
+    if crop_size != 2**depth or depth < 2:
+        raise ValueError(f"--crop_size must be a power of two of at least 4, got {crop_size}")
+    return depth
+
+
+def unet_widths(crop_size: int, ngf: int, decoder: str = "auto") -> tuple[list[int], list[int]]:
+    """Output channels of the encoder layers (outermost first) and the decoder layers
+    (innermost first, the final image layer excluded).
+
+    "mirrored" is Hesse's decoder, each layer as wide as the encoder layer it joins.
+    "liao" is SketchToFace's: each decoder layer as wide as the encoder layer one
+    level deeper, so at crop 64 the 8x8 decoder output has 128 channels, not 64.
+    "auto" picks "liao" at the SketchToFace size (64) and "mirrored" otherwise.
+    """
+    if decoder not in DECODERS:
+        raise ValueError(f"--decoder must be one of {', '.join(DECODERS)}, got {decoder!r}")
+    depth = unet_depth(crop_size)
+    encoder = [ngf * min(2**level, 8) for level in range(depth)]
+    if decoder == "auto":
+        decoder = "liao" if crop_size == 64 else "mirrored"
+    if decoder == "liao":
+        return encoder, encoder[:0:-1]
+    return encoder, encoder[-2::-1]
+
+
+def _down(channels: int, separable: bool) -> layers.Layer:
+    # [b, h, w, c] => [b, h/2, w/2, channels]; no bias: batch norm's offset is the bias
+    if separable:
+        return layers.SeparableConv2D(channels, 4, strides=2, padding="same", use_bias=False,
+                                      depthwise_initializer=WEIGHT_INIT,
+                                      pointwise_initializer=WEIGHT_INIT)
+    return layers.Conv2D(channels, 4, strides=2, padding="same", use_bias=False,
+                         kernel_initializer=WEIGHT_INIT)
+
+
+def _up(x, channels: int, separable: bool):
+    # [b, h, w, c] => [b, 2h, 2w, channels]
+    if separable:
+        # Hesse's separable variant: nearest-neighbour upsampling, then a separable conv
+        x = layers.UpSampling2D(2, interpolation="nearest")(x)
+        return layers.SeparableConv2D(channels, 4, padding="same", use_bias=False,
+                                      depthwise_initializer=WEIGHT_INIT,
+                                      pointwise_initializer=WEIGHT_INIT)(x)
+    return layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=False,
+                                  kernel_initializer=WEIGHT_INIT)(x)
+
+
+def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
+                    out_channels: int = 3, decoder: str = "auto", separable_conv: bool = False,
+                    inference_dropout: bool = True, seed: int | None = None) -> keras.Model:
+    """U-Net: [b, crop, crop, in_channels] => [b, crop, crop, out_channels], all in [-1, 1]."""
+    encoder_widths, decoder_widths = unet_widths(crop_size, ngf, decoder)
+    inputs = keras.Input((crop_size, crop_size, in_channels), name="inputs")
+
+    # encoder_1: [b, 64, 64, 3] => [b, 32, 32, 16], a bare conv
+    x = _down(encoder_widths[0], separable_conv)(inputs)
+    skips = [x]
+    # encoder_2..6: [b, 32, 32, 16] => [b, 16, 16, 32] => 8x8x64 => 4x4x128 => 2x2x128 => 1x1x128
+    for width in encoder_widths[1:]:
+        x = layers.LeakyReLU(0.2)(x)
+        x = _down(width, separable_conv)(x)
+        x = BatchStatNorm()(x)
+        skips.append(x)
+
+    # decoder_6..2 ("liao"): 1x1x128 => 2x2x128 => 4x4x128 => 8x8x128 => 16x16x64 => 32x32x32,
+    # each layer after the first reading its input concatenated with the encoder output
+    # of the same size: [b, 2, 2, 128 + 128] and so on.
+    for index, width in enumerate(decoder_widths):
+        if index > 0:
+            x = layers.Concatenate()([x, skips[-1 - index]])
+        x = layers.ReLU()(x)
+        x = _up(x, width, separable_conv)
+        x = BatchStatNorm()(x)
+        if index < DECODER_DROPOUT_LAYERS:
+            x = InferenceDropout(0.5, at_inference=inference_dropout,
+                                 seed=None if seed is None else seed + index)(x)
+
+    # decoder_1: [b, 32, 32, 32 + 16] => [b, 64, 64, 3]
+    x = layers.Concatenate()([x, skips[0]])
+    x = layers.ReLU()(x)
+    x = _up(x, out_channels, separable_conv)
+    outputs = layers.Activation("tanh", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="generator")
+
+
+def _patch_conv(x, channels: int, stride: int):
+    # Pad by one, then a "valid" 4x4 conv: 64 => 32 at stride 2, 32 => 31 => 30 at stride 1
+    x = layers.ZeroPadding2D(1)(x)
+    return layers.Conv2D(channels, 4, strides=stride, padding="valid", use_bias=False,
+                         kernel_initializer=WEIGHT_INIT)(x)
+
+
+def build_discriminator(crop_size: int = 64, ndf: int = 16, in_channels: int = 3,
+                        target_channels: int = 3, n_layers: int = 1) -> keras.Model:
+    """PatchGAN: ([b, crop, crop, in], [b, crop, crop, target]) => [b, 30, 30, 1] in (0, 1)."""
+    if n_layers < 1:
+        raise ValueError(f"--n_layers_d must be at least 1, got {n_layers}")
+    condition = keras.Input((crop_size, crop_size, in_channels), name="inputs")
+    image = keras.Input((crop_size, crop_size, target_channels), name="targets")
+    # [b, 64, 64, 3 + 3] => [b, 32, 32, 16]
+    x = layers.Concatenate()([condition, image])
+    x = layers.LeakyReLU(0.2)(_patch_conv(x, ndf, stride=2))
+    # n_layers = 1: [b, 32, 32, 16] => [b, 31, 31, 32]; deeper stacks halve until the last
+    for i in range(1, n_layers + 1):
+        x = _patch_conv(x, ndf * min(2**i, 8), stride=1 if i == n_layers else 2)
+        x = layers.LeakyReLU(0.2)(BatchStatNorm()(x))
+    # [b, 31, 31, 32] => [b, 30, 30, 1]
+    x = _patch_conv(x, 1, stride=1)
+    outputs = layers.Activation("sigmoid", dtype="float32")(x)
+    return keras.Model([condition, image], outputs, name="discriminator")

@@ -1,0 +1,97 @@
+"""What a run leaves on disk: image files, the index.html table, and scores."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+
+import cv2
+import numpy as np
+import tensorflow as tf
+
+KINDS = ("inputs", "outputs", "targets")
+METRICS = ("l1", "psnr", "ssim")
+
+
+def write_image(path: str, rgb: np.ndarray) -> None:
+    """Write a uint8 RGB image as PNG or JPEG (by extension), via a temporary file."""
+    ok, encoded = cv2.imencode(os.path.splitext(path)[1], cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise OSError(f"{path}: could not encode the image")
+    partial = path + ".partial"
+    with open(partial, "wb") as file:
+        file.write(encoded.tobytes())
+    os.replace(partial, path)
+
+
+def save_images(image_dir: str, names, images: dict[str, np.ndarray], filetype: str = "png",
+                step: int | None = None) -> list[dict]:
+    """Write NAME-inputs/-outputs/-targets files (prefixed by the step in training);
+    returns one row per name for the index, with the file names."""
+    os.makedirs(image_dir, exist_ok=True)
+    extension = "jpg" if filetype == "jpeg" else filetype
+    rows = []
+    for i, name in enumerate(names):
+        row = {"name": name, "step": step}
+        for kind in KINDS:
+            if kind not in images:
+                continue
+            filename = f"{name}-{kind}.{extension}"
+            if step is not None:
+                filename = f"{step:08d}-{filename}"
+            write_image(os.path.join(image_dir, filename), images[kind][i])
+            row[kind] = filename
+        rows.append(row)
+    return rows
+
+
+def append_index(output_dir: str, rows: list[dict], with_step: bool = False) -> str:
+    """Add rows to output_dir/index.html (created with its header on first use)."""
+    index_path = os.path.join(output_dir, "index.html")
+    kinds = [kind for kind in KINDS if kind in rows[0]] if rows else list(KINDS)
+    new = not os.path.exists(index_path)
+    with open(index_path, "a") as index:
+        if new:
+            header = "<th>step</th>" if with_step else ""
+            header += "<th>name</th>" + "".join(f"<th>{kind[:-1]}</th>" for kind in kinds)
+            index.write(f"<html><body><table><tr>{header}</tr>\n")
+        for row in rows:
+            cells = f"<td>{row['step']}</td>" if with_step else ""
+            cells += f"<td>{html.escape(row['name'])}</td>"
+            cells += "".join(f"<td><img src='images/{html.escape(row[kind])}'></td>"
+                             for kind in kinds)
+            index.write(f"<tr>{cells}</tr>\n")
+    return index_path
+
+
+def score(outputs: np.ndarray, targets: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-image L1 (mean absolute error, [0, 1] pixel units), PSNR (dB) and SSIM
+    of uint8 outputs against uint8 targets, both [n, h, w, 3]."""
+    outputs = tf.image.convert_image_dtype(outputs, tf.float32)
+    targets = tf.image.convert_image_dtype(targets, tf.float32)
+    return {
+        "l1": tf.reduce_mean(tf.abs(outputs - targets), axis=[1, 2, 3]).numpy(),
+        "psnr": tf.image.psnr(outputs, targets, max_val=1.0).numpy(),
+        "ssim": tf.image.ssim(outputs, targets, max_val=1.0).numpy(),
+    }
+
+
+def write_metrics(output_dir: str, names: list[str], scores: dict[str, np.ndarray]) -> dict:
+    """metrics.json: every image's scores and their means; returns that content."""
+    per_image = {name: {metric: round(float(scores[metric][i]), 6) for metric in METRICS}
+                 for i, name in enumerate(names)}
+    means = {metric: round(float(np.mean(scores[metric])), 6) for metric in METRICS}
+    content = {"images": per_image, "mean": means}
+    with open(os.path.join(output_dir, "metrics.json"), "w") as file:
+        json.dump(content, file, indent=2)
+    return content
+
+
+def format_metrics(content: dict) -> str:
+    """The metrics as an aligned text table, one image a line, then the means."""
+    lines = [f"{'name':<12}{'L1':>8}{'PSNR':>8}{'SSIM':>8}"]
+    rows = [*content["images"].items(), ("mean", content["mean"])]
+    for name, values in rows:
+        lines.append(f"{name:<12}{values['l1']:>8.4f}{values['psnr']:>8.2f}{values['ssim']:>8.4f}")
+    return "\n".join(lines)

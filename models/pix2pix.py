@@ -1,0 +1,128 @@
+"""The pix2pix GAN: losses, optimisers and one training step."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from models.layers import InferenceDropout
+
+EPS = 1e-12  # keeps log() finite when the discriminator saturates
+LOSS_EMA_DECAY = 0.99
+LOSS_NAMES = ("discrim_loss", "gen_loss_GAN", "gen_loss_L1")
+
+
+def discriminator_loss(predict_real, predict_fake):
+    # real pairs => 1, fake pairs => 0
+    return tf.reduce_mean(-(tf.math.log(predict_real + EPS) + tf.math.log(1 - predict_fake + EPS)))
+
+
+def generator_losses(predict_fake, targets, outputs):
+    """The adversarial term (fool D: fake => 1) and the L1 distance to the target."""
+    gan = tf.reduce_mean(-tf.math.log(predict_fake + EPS))
+    l1 = tf.reduce_mean(tf.abs(tf.cast(targets, outputs.dtype) - outputs))
+    return gan, l1
+
+
+class FusedAdam(keras.optimizers.Adam):
+    """Adam, each variable updated by TensorFlow's fused ApplyAdam kernel as TF1's
+    AdamOptimizer did: the same arithmetic in one op instead of about twenty, which
+    matters for a model this small."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        index = self._get_variable_index(variable)
+        step = tf.cast(self.iterations + 1, variable.dtype)
+        beta1, beta2 = (tf.cast(beta, variable.dtype) for beta in (self.beta_1, self.beta_2))
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle, m=self._momentums[index].handle,
+            v=self._velocities[index].handle, beta1_power=beta1**step, beta2_power=beta2**step,
+            lr=tf.cast(learning_rate, variable.dtype), beta1=beta1, beta2=beta2,
+            epsilon=tf.cast(self.epsilon, variable.dtype),
+            grad=tf.cast(gradient, variable.dtype))
+
+
+class Pix2Pix(keras.Model):
+    """Generator + discriminator trained together; `train_step` is one pix2pix update.
+
+    Losses shown to people are exponential moving averages (decay 0.99, zero-debiased
+    as TF1's ExponentialMovingAverage does for tensors); the updates use the raw ones.
+    """
+
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, lr: float = 2e-4,
+                 beta1: float = 0.5, l1_weight: float = 100.0, gan_weight: float = 1.0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.l1_weight = l1_weight
+        self.gan_weight = gan_weight
+        # TF1's AdamOptimizer epsilon, for fidelity (Keras defaults to 1e-7)
+        self.gen_optimizer = FusedAdam(lr, beta_1=beta1, epsilon=1e-8)
+        self.disc_optimizer = FusedAdam(lr, beta_1=beta1, epsilon=1e-8)
+        self.loss_ema = self.add_weight(shape=(len(LOSS_NAMES),), initializer="zeros",
+                                        trainable=False, name="loss_ema")
+        self.loss_ema_steps = self.add_weight(shape=(), initializer="zeros", dtype="int64",
+                                              trainable=False, name="loss_ema_steps")
+        self.gen_optimizer.build(generator.trainable_variables)
+        self.disc_optimizer.build(discriminator.trainable_variables)
+
+    def count_params(self) -> int:
+        """Trainable parameters of G + D, as the original's parameter_count."""
+        variables = self.generator.trainable_variables + self.discriminator.trainable_variables
+        return sum(int(tf.size(v)) for v in variables)
+
+    @property
+    def step(self) -> tf.Variable:
+        """Training steps taken (the generator optimiser's iteration count)."""
+        return self.gen_optimizer.iterations
+
+    def call(self, inputs, training=False):
+        return self.generator(inputs, training=training)
+
+    def reseed_dropout(self, seed: int) -> None:
+        """Restart every dropout layer's random sequence: the same seed, the same outputs."""
+        dropouts = [layer for layer in self.generator.layers if isinstance(layer, InferenceDropout)]
+        for index, layer in enumerate(dropouts):
+            layer.reseed(seed + index)
+
+    def forward(self, inputs, targets):
+        """One forward pass: the generated images and D's verdicts on real and fake pairs."""
+        outputs = self.generator(inputs, training=True)
+        predict_real = self.discriminator([inputs, targets], training=True)
+        predict_fake = self.discriminator([inputs, outputs], training=True)
+        return outputs, predict_real, predict_fake
+
+    def train_step(self, data, loss_scale: float = 1.0):
+        """Update D, then G, from the same forward pass; returns the raw losses and images.
+
+        `loss_scale` divides the gradients among replicas (1 / replicas in sync), so that
+        the summed gradients of a distributed step are those of the global batch's mean.
+        """
+        inputs, targets = data
+        with tf.GradientTape(persistent=True) as tape:
+            outputs, predict_real, predict_fake = self.forward(inputs, targets)
+            discrim_loss = discriminator_loss(predict_real, predict_fake)
+            gen_loss_gan, gen_loss_l1 = generator_losses(predict_fake, targets, outputs)
+            gen_loss = gen_loss_gan * self.gan_weight + gen_loss_l1 * self.l1_weight
+            scaled = [discrim_loss * loss_scale, gen_loss * loss_scale]
+        d_vars = self.discriminator.trainable_variables
+        g_vars = self.generator.trainable_variables
+        d_grads = tape.gradient(scaled[0], d_vars)
+        g_grads = tape.gradient(scaled[1], g_vars)
+        del tape
+        self.disc_optimizer.apply(d_grads, d_vars)
+        self.gen_optimizer.apply(g_grads, g_vars)
+        return {
+            "losses": tf.stack([discrim_loss, gen_loss_gan, gen_loss_l1]),
+            "inputs": inputs, "targets": targets, "outputs": outputs,
+            "predict_real": predict_real, "predict_fake": predict_fake,
+        }
+
+    def update_loss_ema(self, losses) -> None:
+        self.loss_ema.assign(LOSS_EMA_DECAY * self.loss_ema + (1 - LOSS_EMA_DECAY) * losses)
+        self.loss_ema_steps.assign_add(1)
+
+    def smoothed_losses(self) -> dict[str, float]:
+        debias = 1 - LOSS_EMA_DECAY ** float(max(int(self.loss_ema_steps.numpy()), 1))
+        values = self.loss_ema.numpy() / debias
+        return {name: float(value) for name, value in zip(LOSS_NAMES, values, strict=True)}

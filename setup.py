@@ -1,0 +1,27 @@
+"""pip install .   (or  pip install -e ".[test]"  for development)"""
+
+from pathlib import Path
+
+from setuptools import setup
+
+setup(
+    name="pix2pix-tf2",
+    version="0.1.0",
+    description="pix2pix (Isola et al.) in TensorFlow 2 / Keras 3, a faithful port of "
+                "pix2pix-tensorflow with the SketchToFace 64x64 defaults",
+    long_description=(Path(__file__).parent / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    py_modules=["pix2pix"],
+    packages=["models"],
+    install_requires=[
+        "tensorflow>=2.21,<2.22",  # its tf.keras is Keras 3
+        "tensorboard>=2.21,<2.22",  # tf.summary's writer lives here
+        "numpy",
+        "opencv-python-headless",
+        "pillow",
+        "absl-py",
+    ],
+    extras_require={"test": ["pytest", "ruff"]},
+    entry_points={"console_scripts": ["pix2pix=pix2pix:run"]},
+)

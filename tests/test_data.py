@@ -1,0 +1,121 @@
+"""Reading pairs and the pix2pix pre-processing, on generated images and the real pairs."""
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models.data import (
+    DataError,
+    Preprocessing,
+    lab_to_rgb,
+    list_images,
+    load_images,
+    rgb_to_lab,
+    train_dataset,
+)
+
+
+def write(path, image):
+    assert cv2.imwrite(str(path), image)
+    return path
+
+
+def random_image(height, width, channels=3, seed=0):
+    shape = (height, width) if channels == 1 else (height, width, channels)
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+def test_real_pairs_load_in_order(sketchtoface_dir):
+    names, images = load_images(str(sketchtoface_dir / "sketches" / "test"))
+    assert names == ["Test1", "Test2", "f005", "f006", "f007"]
+    assert images.shape == (5, 64, 128, 3) and images.dtype == np.uint8
+
+
+def test_numeric_names_sort_by_value(tmp_path):
+    for name in ("10", "9", "100"):
+        write(tmp_path / f"{name}.png", random_image(4, 8))
+    assert [p.rsplit("/", 1)[1] for p in list_images(str(tmp_path))] == [
+        "9.png", "10.png", "100.png"]
+
+
+def test_grey_and_rgba_become_rgb(tmp_path):
+    write(tmp_path / "grey.png", random_image(4, 8, channels=1))
+    write(tmp_path / "rgba.png", random_image(4, 8, channels=4))
+    _, images = load_images(str(tmp_path))
+    assert images.shape == (2, 4, 8, 3)
+    assert np.array_equal(images[0][..., 0], images[0][..., 2])  # grey repeated
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: (d / "bad.png").write_bytes(b"not an image"), r"bad\.png: not a readable image"),
+    (lambda d: write(d / "odd.png", random_image(4, 7)), r"odd\.png: width 7 is odd"),
+    (lambda d: (write(d / "a.png", random_image(4, 8)), write(d / "b.png", random_image(6, 8))),
+     r"b\.png: size 8x6 differs"),
+])
+def test_bad_images_name_the_file(tmp_path, make, message):
+    write(tmp_path / "a.png", random_image(4, 8))
+    make(tmp_path)
+    with pytest.raises(DataError, match=message):
+        load_images(str(tmp_path))
+
+
+def test_missing_or_empty_folder(tmp_path):
+    with pytest.raises(DataError, match="no such folder"):
+        list_images(str(tmp_path / "nowhere"))
+    with pytest.raises(DataError, match=r"holds no \.png or \.jpg"):
+        list_images(str(tmp_path))
+
+
+@pytest.mark.parametrize("direction", ["AtoB", "BtoA"])
+def test_direction_picks_the_half(direction):
+    a_half, b_half = random_image(8, 8, seed=1), random_image(8, 8, seed=2)
+    pair = np.concatenate([a_half, b_half], axis=1)
+    inputs, targets = Preprocessing(which_direction=direction).split(pair)
+    first, second = (a_half, b_half) if direction == "AtoB" else (b_half, a_half)
+    np.testing.assert_allclose(inputs.numpy(), first / 255 * 2 - 1, atol=1e-6)
+    np.testing.assert_allclose(targets.numpy(), second / 255 * 2 - 1, atol=1e-6)
+
+
+def test_flip_and_crop_hit_input_and_target_identically():
+    # The same picture on both sides: whatever the augmentation does, both halves match.
+    half = random_image(64, 64, seed=3)
+    pair = np.concatenate([half, half], axis=1)[None]
+    prep = Preprocessing(crop_size=64, scale_size=80, flip=True)
+    tf.keras.utils.set_random_seed(0)
+    seen = set()
+    for inputs, targets in train_dataset(pair, prep, batch_size=1, seed=0).take(12):
+        assert inputs.shape == (1, 64, 64, 3)
+        np.testing.assert_array_equal(inputs.numpy(), targets.numpy())
+        seen.add(inputs.numpy().tobytes())
+    assert len(seen) > 3  # the crops and flips really vary
+
+
+def test_no_flip_and_same_size_leave_images_untouched():
+    half = random_image(64, 64, seed=4)
+    pair = np.concatenate([half, half], axis=1)[None]
+    prep = Preprocessing(crop_size=64, scale_size=64, flip=False)
+    for inputs, _ in train_dataset(pair, prep, batch_size=1, seed=0).take(3):
+        np.testing.assert_allclose(inputs.numpy()[0], half / 255 * 2 - 1, atol=1e-6)
+
+
+def test_lab_colorization_splits_brightness_from_colour():
+    image = random_image(16, 16, seed=5)
+    inputs, targets = Preprocessing(which_direction="AtoB", lab_colorization=True).split(image)
+    assert inputs.shape[-1] == 1 and targets.shape[-1] == 2
+    assert inputs.numpy().min() >= -1 and inputs.numpy().max() <= 1
+    prep = Preprocessing(which_direction="AtoB", lab_colorization=True)
+    rebuilt = prep.to_uint8(targets[None], brightness=inputs[None]).numpy()[0]
+    assert np.abs(rebuilt.astype(int) - image.astype(int)).max() <= 1
+
+
+def test_lab_round_trip():
+    rgb = tf.random.uniform([100, 3], seed=1)
+    np.testing.assert_allclose(lab_to_rgb(rgb_to_lab(rgb)).numpy(), rgb.numpy(), atol=1e-4)
+    white = rgb_to_lab(tf.ones([3])).numpy()
+    np.testing.assert_allclose(white, [100, 0, 0], atol=0.01)
+
+
+def test_aspect_ratio_stretches_outputs():
+    images = tf.zeros([1, 64, 64, 3])
+    assert Preprocessing(aspect_ratio=1.5).to_uint8(images).shape == (1, 64, 96, 3)

@@ -1,0 +1,133 @@
+"""The generator, discriminator and pix2pix layers, against the original's numbers."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models.layers import BatchStatNorm, InferenceDropout
+from models.networks import build_discriminator, build_generator, unet_widths
+from models.pix2pix import FusedAdam
+
+
+def trainable_count(*models) -> int:
+    return sum(int(np.prod(v.shape)) for m in models for v in m.trainable_variables)
+
+
+def layer_shapes(model, kind) -> list[tuple]:
+    return [
+        tuple(layer.output.shape[1:])
+        for layer in model.layers
+        if isinstance(layer, kind)
+    ]
+
+
+def test_default_parameter_count_is_the_originals():
+    assert trainable_count(build_generator(), build_discriminator()) == 2_268_096
+
+
+def test_generator_levels_at_crop_64_follow_liao():
+    generator = build_generator(64, ngf=16)
+    downs = [
+        s
+        for s in layer_shapes(generator, tf.keras.layers.Conv2D)
+        if not isinstance(s, tf.keras.layers.Conv2DTranspose)
+    ]
+    ups = layer_shapes(generator, tf.keras.layers.Conv2DTranspose)
+    assert downs[:6] == [
+        (32, 32, 16),
+        (16, 16, 32),
+        (8, 8, 64),
+        (4, 4, 128),
+        (2, 2, 128),
+        (1, 1, 128),
+    ]
+    # Liao's decoder: the 8x8 output has 128 channels where the 8x8 encoder has 64
+    assert ups == [
+        (2, 2, 128),
+        (4, 4, 128),
+        (8, 8, 128),
+        (16, 16, 64),
+        (32, 32, 32),
+        (64, 64, 3),
+    ]
+    assert generator.output.shape[1:] == (64, 64, 3)
+
+
+def test_mirrored_decoder_is_a_flag_away():
+    _, decoder = unet_widths(64, 16, "mirrored")
+    assert decoder == [128, 128, 64, 32, 16]
+    assert trainable_count(build_generator(64, decoder="mirrored")) < 2_257_792
+
+
+def test_generator_at_crop_256_is_hesses_eight_levels():
+    generator = build_generator(256, ngf=64)
+    ups = layer_shapes(generator, tf.keras.layers.Conv2DTranspose)
+    assert [s[-1] for s in ups] == [512, 512, 512, 512, 256, 128, 64, 3]
+    assert ups[0][:2] == (2, 2) and ups[-1] == (256, 256, 3)
+    assert len(layer_shapes(generator, InferenceDropout)) == 3
+
+
+@pytest.mark.parametrize("crop", [32, 128])
+def test_depth_follows_crop_size(crop):
+    generator = build_generator(crop)
+    assert generator.output.shape[1:] == (crop, crop, 3)
+    assert len(layer_shapes(generator, tf.keras.layers.Conv2DTranspose)) == int(
+        np.log2(crop)
+    )
+
+
+@pytest.mark.parametrize("crop", [0, 48, 100])
+def test_bad_crop_size_is_refused(crop):
+    with pytest.raises(ValueError, match="crop_size"):
+        build_generator(crop)
+
+
+def test_discriminator_patches():
+    assert build_discriminator(64, 16, n_layers=1).output.shape[1:] == (30, 30, 1)
+    # Hesse's three layers at 256: 256 => 128 => 64 => 32 => 31 => 30
+    assert build_discriminator(256, 64, n_layers=3).output.shape[1:] == (30, 30, 1)
+
+
+def test_batch_norm_uses_batch_statistics_at_inference():
+    layer = BatchStatNorm()
+    x = tf.random.normal([2, 8, 8, 4], mean=5.0, stddev=3.0)
+    y = layer(x, training=False).numpy()
+    scale, offset = layer.scale.numpy(), layer.offset.numpy()
+    normalised = (y - offset) / scale
+    np.testing.assert_allclose(normalised.mean(axis=(0, 1, 2)), 0, atol=1e-4)
+    np.testing.assert_allclose(normalised.std(axis=(0, 1, 2)), 1, atol=1e-3)
+    assert not layer.non_trainable_variables  # no moving averages kept
+
+
+def test_dropout_runs_at_inference_and_repeats_under_a_seed():
+    layer = InferenceDropout(0.5, seed=3)
+    x = tf.ones([1, 32, 32, 8])
+    first = layer(x, training=False).numpy()
+    assert 0.4 < (first == 0).mean() < 0.6 and set(np.unique(first)) == {0.0, 2.0}
+    assert not np.array_equal(first, layer(x, training=False).numpy())
+    layer.reseed(3)
+    again = layer(x, training=False).numpy()
+    layer.reseed(3)
+    np.testing.assert_array_equal(again, layer(x, training=False).numpy())
+
+
+def test_dropout_can_be_off_at_inference():
+    layer = InferenceDropout(0.5, at_inference=False)
+    x = tf.ones([1, 4, 4, 2])
+    np.testing.assert_array_equal(layer(x, training=False).numpy(), x.numpy())
+    assert (layer(x, training=True).numpy() == 0).any()
+
+
+def test_fused_adam_matches_keras_adam():
+    start = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
+    results = []
+    for optimizer in (
+        FusedAdam(2e-4, beta_1=0.5, epsilon=1e-8),
+        tf.keras.optimizers.Adam(2e-4, beta_1=0.5, epsilon=1e-8),
+    ):
+        variable = tf.Variable(start)
+        for step in range(5):
+            optimizer.apply_gradients([(tf.constant(start * (step + 1)), variable)])
+        results.append(variable.numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6, atol=1e-7)
+    assert not np.allclose(results[0], start)

@@ -1,0 +1,135 @@
+"""pix2pix.py run as a user runs it: a short training on the real pairs, then test mode."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pix2pix(*args, check=True):
+    result = subprocess.run([sys.executable, str(REPO / "pix2pix.py"), *map(str, args)],
+                            capture_output=True, text=True, timeout=600, cwd=REPO, check=False)
+    if check:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("pix2pix.py: error: "), result.stderr[-2000:]
+    for fragment in fragments:
+        assert fragment in last, last
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, sketchtoface_dir):
+    """A 30-step run on the real pairs, with every kind of output switched on."""
+    output_dir = tmp_path_factory.mktemp("train")
+    result = pix2pix("--mode", "train", "--input_dir", sketchtoface_dir / "sketches" / "Combine",
+                     "--output_dir", output_dir, "--max_steps", 30, "--seed", 7,
+                     "--summary_freq", 10, "--progress_freq", 10, "--display_freq", 15,
+                     "--save_freq", 20)
+    return output_dir, result.stdout
+
+
+def test_training_reports_and_saves(trained):
+    output_dir, stdout = trained
+    assert "parameter_count = 2268096" in stdout
+    assert "examples count = 185" in stdout
+    progress = re.findall(r"progress  epoch (\d+)  step (\d+)  image/sec ([\d.]+)  remaining",
+                          stdout)
+    assert [(int(e), int(s)) for e, s, _ in progress] == [(1, 10), (1, 20), (1, 30)]
+    assert re.search(r"gen_loss_L1 \d\.\d+", stdout)
+    assert (output_dir / "ckpt-30.index").exists()
+    assert list(output_dir.glob("events.out.tfevents.*"))
+    options = json.loads((output_dir / "options.json").read_text())
+    assert options["which_direction"] == "BtoA" and options["seed"] == 7
+    display = sorted(os.listdir(output_dir / "images"))
+    assert "00000015-display0-outputs.png" in display and "00000030-display0-targets.png" in display
+    assert (output_dir / "index.html").read_text().count("<tr>") == 3  # header + 2 steps
+
+
+def test_test_mode_writes_the_table_and_scores(trained, sketchtoface_dir, tmp_path):
+    output_dir = tmp_path / "test"
+    result = pix2pix("--mode", "test", "--input_dir", sketchtoface_dir / "sketches" / "test",
+                     "--checkpoint", trained[0], "--output_dir", output_dir, "--seed", 1)
+    names = ["Test1", "Test2", "f005", "f006", "f007"]
+    for name in names:
+        for kind in ("inputs", "outputs", "targets"):
+            assert (output_dir / "images" / f"{name}-{kind}.png").exists()
+        assert f"evaluated image {name}" in result.stdout
+    index = (output_dir / "index.html").read_text()
+    assert "<th>name</th><th>input</th><th>output</th><th>target</th>" in index
+    rows = re.findall(r"<tr><td>(\w+)</td><td><img src='images/\1-inputs.png'></td>"
+                      r"<td><img src='images/\1-outputs.png'></td>"
+                      r"<td><img src='images/\1-targets.png'></td></tr>", index)
+    assert rows == names
+    metrics = json.loads((output_dir / "metrics.json").read_text())
+    assert set(metrics["images"]) == set(names)
+    assert 0 < metrics["mean"]["l1"] < 0.5 and metrics["mean"]["psnr"] > 5
+    assert re.search(r"^mean\s+0\.\d{4}\s+\d+\.\d\d\s+-?0\.\d{4}$", result.stdout, re.MULTILINE)
+
+    # The targets written are the stored photos, byte for byte in pixel terms
+    import cv2
+    stored = cv2.imread(str(sketchtoface_dir / "sketches" / "test" / "f005.png"))[:, :64]
+    written = cv2.imread(str(output_dir / "images" / "f005-targets.png"))
+    assert (stored == written).all()
+
+    # The same seed gives the same outputs; rerunning needs --overwrite
+    assert_one_line_error(pix2pix("--mode", "test", "--input_dir",
+                                  sketchtoface_dir / "sketches" / "test", "--checkpoint",
+                                  trained[0], "--output_dir", output_dir, check=False),
+                          "already holds test results")
+    again = tmp_path / "again"
+    pix2pix("--mode", "test", "--input_dir", sketchtoface_dir / "sketches" / "test",
+            "--checkpoint", trained[0], "--output_dir", again, "--seed", 1)
+    assert json.loads((again / "metrics.json").read_text()) == metrics
+
+
+def test_resume_continues_the_step_count(trained, sketchtoface_dir, tmp_path):
+    result = pix2pix("--mode", "train", "--input_dir", sketchtoface_dir / "sketches" / "Combine",
+                     "--output_dir", tmp_path, "--checkpoint", trained[0], "--max_steps", 40,
+                     "--progress_freq", 5, "--no_flip")
+    assert "resuming from step 30" in result.stdout
+    assert "progress  epoch 1  step 35" in result.stdout
+    assert (tmp_path / "ckpt-40.index").exists()
+    assert json.loads((tmp_path / "options.json").read_text())["flip"] is False
+
+
+def test_existing_checkpoint_is_not_overwritten(trained, sketchtoface_dir):
+    result = pix2pix("--mode", "train", "--input_dir", sketchtoface_dir / "sketches" / "Combine",
+                     "--output_dir", trained[0], "--max_steps", 2, check=False)
+    assert_one_line_error(result, "already holds a checkpoint", "--checkpoint")
+    assert (trained[0] / "ckpt-30.index").exists()
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--mode", "test", "--checkpoint", "/nonexistent"], ["--checkpoint /nonexistent",
+                                                          "options.json"]),
+    (["--mode", "train", "--input_dir", "/nonexistent"], ["--input_dir /nonexistent"]),
+    (["--mode", "train", "--input_dir", "sketches/nothing"], ["download-dataset.py sketches"]),
+])
+def test_bad_input_is_one_clear_line(args, fragments, tmp_path):
+    assert_one_line_error(pix2pix(*args, "--output_dir", tmp_path / "out", check=False),
+                          *fragments)
+
+
+def test_bad_images_and_flags(tmp_path, trained):
+    (tmp_path / "pairs").mkdir()
+    (tmp_path / "pairs" / "broken.png").write_bytes(b"\x89PNG garbage")
+    result = pix2pix("--mode", "train", "--input_dir", tmp_path / "pairs", "--output_dir",
+                     tmp_path / "out", check=False)
+    assert_one_line_error(result, "broken.png", "not a readable image")
+    assert_one_line_error(pix2pix("--crop_size", 48, check=False), "--crop_size", "48")
+    assert_one_line_error(pix2pix("--scale_size", 32, check=False), "--scale_size 32")
+    result = pix2pix("--which_direction", "sideways", check=False)
+    assert result.returncode != 0 and "which_direction" in result.stderr
+    assert "Traceback" not in result.stderr
