@@ -55,3 +55,8 @@ def cli_error(run_tool) -> Callable[..., str]:
         return result.stderr
 
     return error
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "reproduction: the 200-epoch SketchToFace reproduction (minutes)")

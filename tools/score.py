@@ -1,0 +1,63 @@
+"""Score pix2pix results against their targets: L1, PSNR and SSIM per image, as a table.
+
+    python tools/score.py sketches_test sketches/images --names f005 f006 f007
+
+Each argument is a folder of NAME-outputs.png and NAME-targets.png files (or a test
+run's output folder, whose images/ holds them); one column group per folder, so our
+run and the published SketchToFace table line up side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from models.outputs import METRICS, score
+
+
+def read(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
+    if image is None:
+        sys.exit(f"score.py: error: {path}: missing or not a readable image")
+    return image[..., ::-1]
+
+
+def score_folder(folder: Path, names: list[str]) -> dict[str, np.ndarray]:
+    if (folder / "images").is_dir():
+        folder = folder / "images"
+    outputs = np.stack([read(folder / f"{name}-outputs.png") for name in names])
+    targets = np.stack([read(folder / f"{name}-targets.png") for name in names])
+    return score(outputs, targets)
+
+
+def markdown_table(folders: list[Path], names: list[str]) -> str:
+    scores = [score_folder(folder, names) for folder in folders]
+    header = "| image | " + " | ".join(f"{metric.upper()} {folder.name}" for folder in folders
+                                       for metric in METRICS) + " |"
+    lines = [header, "|" + "---|" * (1 + len(folders) * len(METRICS))]
+    for i, name in enumerate([*names, "mean"]):
+        cells = [f"{(s[m].mean() if name == 'mean' else s[m][i]):.4f}" for s in scores
+                 for m in METRICS]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folders", nargs="+", type=Path, help="result folders to score")
+    parser.add_argument("--names", nargs="+", default=["f005", "f006", "f007"],
+                        help="image names to score (default: f005 f006 f007)")
+    args = parser.parse_args()
+    print(markdown_table(args.folders, args.names))
+
+
+if __name__ == "__main__":
+    main()
