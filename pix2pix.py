@@ -5,6 +5,8 @@ SketchToFace experiment (64x64 faces, sketch -> photo):
 
     python pix2pix.py --mode train     # sketches/Combine -> sketches_train/
     python pix2pix.py --mode test      # sketches/test    -> sketches_test/index.html
+    python pix2pix.py --mode export    # sketches_train   -> sketches_export/1/ (SavedModel)
+    python pix2pix.py --mode translate --input_dir MY_SKETCHES   # -> sketches_translate/
 
 Every flag of Hesse's script keeps its name and meaning; see --help.
 """
@@ -15,17 +17,23 @@ import json
 import math
 import os
 import random
+import shutil
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import cv2
+import keras
 import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
 from models import MODEL_OPTIONS, build_pix2pix, preprocessing
-from models.data import load_images, test_dataset, train_dataset
+from models.data import image_name, list_images, load_images, read_rgb, test_dataset, train_dataset
+from models.distribute import STRATEGIES, distributed_step, is_chief, make_strategy
+from models.export import ImageTranslator, Translator, save, saved_model_dir
 from models.networks import unet_depth
 from models.outputs import (
     append_index,
@@ -39,15 +47,18 @@ DEFAULT_DIRS = {  # mode => (input_dir, output_dir), Liao's layout
     "train": ("sketches/Combine", "sketches_train"),
     "test": ("sketches/test", "sketches_test"),
     "export": (None, "sketches_export"),
+    "translate": (None, "sketches_translate"),
 }
 
-flags.DEFINE_enum("mode", "train", ["train", "test", "export"], "What to do.")
+flags.DEFINE_enum("mode", "train", ["train", "test", "export", "translate"], "What to do.")
 flags.DEFINE_string("input_dir", None, "Folder of A|B images (default: sketches/Combine for "
-                    "train, sketches/test for test).")
+                    "train, sketches/test for test); for translate, one image or a folder "
+                    "of single images of any size.")
 flags.DEFINE_string("output_dir", None, "Where to write (default: sketches_<mode>).")
 flags.DEFINE_integer("seed", None, "Random seed (default: a random one, printed and saved).")
 flags.DEFINE_string("checkpoint", None, "Folder of a training run: train resumes it, test and "
-                    "export load it (default for test and export: sketches_train).")
+                    "export load it; translate also takes an export's folder (default for test, "
+                    "export and translate: sketches_train).")
 flags.DEFINE_integer("max_steps", None, "Number of training steps (overrides --max_epochs).")
 flags.DEFINE_integer("max_epochs", 200, "Number of training epochs.")
 flags.DEFINE_integer("summary_freq", 100, "Write TensorBoard summaries every N steps.")
@@ -85,6 +96,16 @@ flags.DEFINE_integer("intra_op_threads", None, "Threads inside one op (default: 
                      "64 and below, where it measured fastest; else TensorFlow's choice).")
 flags.DEFINE_integer("inter_op_threads", None, "Ops run at once (default: 2 at crop 64 and "
                      "below; else TensorFlow's choice).")
+flags.DEFINE_enum("strategy", "auto", list(STRATEGIES),
+                  "tf.distribute strategy for training: 'mirrored' over this machine's GPUs "
+                  "(or --cpu_devices), 'multi_worker' over the machines in $TF_CONFIG, "
+                  "'one_device', or 'auto': mirrored when several GPUs are visible.")
+flags.DEFINE_integer("cpu_devices", 1, "Without GPUs, split the CPU into this many devices "
+                     "for --strategy mirrored (to try data parallelism on one machine).")
+flags.DEFINE_enum("mixed_precision", "off", ["off", "float16", "bfloat16"],
+                  "Compute in float16 (with loss scaling; for GPUs) or bfloat16, keeping "
+                  "float32 weights.")
+flags.DEFINE_boolean("xla", False, "Compile the train step with XLA (slower on CPU at 64x64).")
 flags.DEFINE_boolean("overwrite", False, "Allow writing over an earlier run's outputs.")
 FLAGS = flags.FLAGS
 
@@ -103,7 +124,8 @@ def main(argv):
     try:
         options = resolve_options()
         configure_threads(options)
-        {"train": train, "test": test, "export": export}[options["mode"]](options)
+        {"train": train, "test": test, "export": export,
+         "translate": translate}[options["mode"]](options)
     except (UsageError, ValueError, OSError) as error:
         sys.exit(f"pix2pix.py: error: {error}")
 
@@ -139,17 +161,25 @@ def configure_threads(options: dict) -> None:
 
 
 def train(options: dict) -> None:
+    strategy = make_strategy(options["strategy"], options["cpu_devices"])
+    chief = is_chief(strategy)
     names, images = load_examples(options)
     prep = preprocessing(options, training=True)
-    steps_per_epoch = math.ceil(len(names) / options["batch_size"])
+    global_batch = options["batch_size"] * strategy.num_replicas_in_sync
+    steps_per_epoch = math.ceil(len(names) / global_batch)
     max_steps = options["max_steps"] or steps_per_epoch * options["max_epochs"]
     print(f"examples count = {len(names)}")
+    if strategy.num_replicas_in_sync > 1:
+        print(f"replicas = {strategy.num_replicas_in_sync}, global batch = {global_batch}")
 
     tf.keras.utils.set_random_seed(options["seed"])
-    model = build_pix2pix(options)
+    set_precision(options["mixed_precision"])
+    with strategy.scope():
+        model = build_pix2pix(options)
     print(f"parameter_count = {model.count_params()}")
 
-    output_dir = options["output_dir"]
+    # Every worker saves (saving is collective), but only the chief into --output_dir
+    output_dir = options["output_dir"] if chief else tempfile.mkdtemp(prefix="pix2pix-worker")
     checkpoint = tf.train.Checkpoint(model=model)
     manager = tf.train.CheckpointManager(checkpoint, output_dir, max_to_keep=1)
     if options["checkpoint"]:
@@ -158,22 +188,20 @@ def train(options: dict) -> None:
     elif manager.latest_checkpoint and not options["overwrite"]:
         raise UsageError(f"--output_dir {output_dir} already holds a checkpoint; resume it "
                          "with --checkpoint, or pass --overwrite to start over")
-    write_options(options)
+    if chief:
+        write_options(options)
 
-    iterator = iter(train_dataset(images, prep, options["batch_size"], seed=options["seed"]))
+    iterator = iter(strategy.experimental_distribute_dataset(
+        train_dataset(images, prep, global_batch, seed=options["seed"])))
+    step_once = distributed_step(model, strategy, iterator, jit_compile=options["xla"])
 
     @tf.function
     def train_quietly(steps):
         for _ in tf.range(steps):
-            model.update_loss_ema(model.train_step(next(iterator))["losses"])
+            step_once()
 
-    @tf.function
-    def train_and_show():
-        result = model.train_step(next(iterator))
-        model.update_loss_ema(result["losses"])
-        return result
-
-    writer = tf.summary.create_file_writer(output_dir)
+    train_and_show = tf.function(step_once)
+    writer = tf.summary.create_file_writer(output_dir) if chief else tf.summary.create_noop_writer()
     start_step, start_time = int(model.step), time.time()
     frequencies = {name: options[f"{name}_freq"] for name in EVENTS}
     try:
@@ -194,11 +222,11 @@ def train(options: dict) -> None:
                 shown = displayable(result, prep)
             if "summary" in events:
                 write_summaries(writer, model, shown, due)
-            if "display" in events:
+            if "display" in events and chief:
                 save_display(output_dir, shown, due, options["output_filetype"])
             if "progress" in events:
-                rate = (due - start_step) * options["batch_size"] / (time.time() - start_time)
-                remaining = (max_steps - due) * options["batch_size"] / rate
+                rate = (due - start_step) * global_batch / (time.time() - start_time)
+                remaining = (max_steps - due) * global_batch / rate
                 print(f"progress  epoch {math.ceil(due / steps_per_epoch)}  "
                       f"step {(due - 1) % steps_per_epoch + 1}  image/sec {rate:0.1f}  "
                       f"remaining {remaining / 60:0.0f}m")
@@ -212,7 +240,14 @@ def train(options: dict) -> None:
         sys.exit(f"interrupted: saved a checkpoint at step {int(model.step)} in {output_dir}")
     if manager.latest_checkpoint != os.path.join(output_dir, f"ckpt-{int(model.step)}"):
         manager.save(checkpoint_number=int(model.step))
-    print(f"done: {int(model.step)} steps, checkpoint in {output_dir}")
+    if not chief:
+        shutil.rmtree(output_dir, ignore_errors=True)
+    print(f"done: {int(model.step)} steps, checkpoint in {options['output_dir']}")
+
+
+def set_precision(mode: str) -> None:
+    """Keras's mixed precision: float16 or bfloat16 compute, float32 weights."""
+    keras.mixed_precision.set_global_policy("float32" if mode == "off" else f"mixed_{mode}")
 
 
 def load_examples(options: dict):
@@ -332,8 +367,65 @@ def test(options: dict) -> None:
 # ----------------------------------------------------------------------------- export
 
 
+def translator(options: dict) -> Translator:
+    """The trained generator in --checkpoint with the pre- and post-processing around it."""
+    options = load_trained_options(options)
+    return Translator(load_generator(options), preprocessing(options),
+                      options["output_filetype"])
+
+
 def export(options: dict) -> None:
-    raise UsageError("--mode export is not available yet")
+    """A SavedModel in OUTPUT_DIR/1 (TF Serving's versioned layout), options.json beside."""
+    version_dir = os.path.join(options["output_dir"], "1")
+    if os.path.exists(version_dir) and not options["overwrite"]:
+        raise UsageError(f"--output_dir {options['output_dir']} already holds an export; "
+                         "choose another folder or pass --overwrite")
+    module = translator(options)
+    partial = version_dir + ".partial"  # a half-written export is never left as 1/
+    shutil.rmtree(partial, ignore_errors=True)
+    save(module, partial)
+    shutil.rmtree(version_dir, ignore_errors=True)
+    os.replace(partial, version_dir)
+    write_options(options)
+    print(f"exported {version_dir}")
+
+
+# ----------------------------------------------------------------------------- translate
+
+
+def translate(options: dict) -> None:
+    """Every image in --input_dir (or the one image it names) through the model in
+    --checkpoint (an export or a training folder) => images/ and index.html."""
+    input_path, output_dir = options["input_dir"], options["output_dir"]
+    if input_path is None:
+        raise UsageError("--mode translate needs --input_dir: an image or a folder of them")
+    if os.path.exists(os.path.join(output_dir, "index.html")) and not options["overwrite"]:
+        raise UsageError(f"--output_dir {output_dir} already holds translations; choose "
+                         "another folder or pass --overwrite")
+    paths = [input_path] if os.path.isfile(input_path) else list_images(input_path)
+    source = options["checkpoint"] or "sketches_train"
+    if saved_model_dir(source):
+        model = ImageTranslator.load(source)
+    else:
+        model = ImageTranslator(translator(options).serve)
+    os.makedirs(output_dir, exist_ok=True)
+    if os.path.exists(os.path.join(output_dir, "index.html")):
+        os.remove(os.path.join(output_dir, "index.html"))
+    for path in paths:
+        with open(path, "rb") as file:
+            try:
+                _, (encoded,) = model([file.read()])
+            except ValueError as error:
+                raise UsageError(f"{path}: {error}") from None
+        output = cv2.cvtColor(cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR),
+                              cv2.COLOR_BGR2RGB)
+        name = image_name(path)
+        rows = save_images(os.path.join(output_dir, "images"), [name],
+                           {"inputs": [read_rgb(path)], "outputs": [output]},
+                           options["output_filetype"])
+        index_path = append_index(output_dir, rows)
+        print(f"translated {path}")
+    print(f"wrote index at {index_path}")
 
 
 def run() -> None:

@@ -143,25 +143,37 @@ class Preprocessing:
             pair = tf.image.random_crop(pair, [self.crop_size, self.crop_size, pair.shape[-1]])
         return pair[..., :in_channels], pair[..., in_channels:]
 
-    def to_uint8(self, images, brightness=None):
-        """Model-space images => uint8 RGB, stretched to --aspect_ratio.
+    def single(self, image):
+        """One unpaired image (a user's sketch, any size, uint8 or float in [0, 1]) => its
+        [crop, crop, in_channels] model input, made exactly as test mode makes a pair's."""
+        # Side by side with itself it is an A|B pair whose halves are both the image.
+        pair = image if self.lab_colorization else tf.concat([image, image], axis=-2)
+        inputs, _ = self.augment(*self.split(pair), training=False)
+        return inputs
+
+    def to_rgb(self, images, brightness=None, width=None):
+        """Model-space images => float RGB in [0, 1], stretched (bicubic, as Hesse) to
+        `width` or else to --aspect_ratio.
 
         In lab mode a 2-channel (ab) image needs the brightness (L) image it colours.
         """
-        if self.aspect_ratio != 1.0:
-            height = images.shape[1]
-            size = [height, round(height * self.aspect_ratio)]
-            images = tf.image.resize(images, size, method="bicubic")
+        height = images.shape[1]
+        if width is None and self.aspect_ratio != 1.0:
+            width = round(height * self.aspect_ratio)
+        if width is not None:
+            images = tf.image.resize(images, [height, width], method="bicubic")
             if brightness is not None:
-                brightness = tf.image.resize(brightness, size, method="bicubic")
+                brightness = tf.image.resize(brightness, [height, width], method="bicubic")
         if images.shape[-1] == 2:
             lab = tf.concat([(brightness + 1) * 50, images * 110], axis=-1)
-            rgb = lab_to_rgb(lab)
-        else:
-            rgb = (images + 1) / 2
-            if images.shape[-1] == 1:
-                rgb = tf.image.grayscale_to_rgb(rgb)
-        return tf.image.convert_image_dtype(rgb, tf.uint8, saturate=True)
+            return lab_to_rgb(lab)
+        rgb = tf.clip_by_value((images + 1) / 2, 0.0, 1.0)
+        return tf.image.grayscale_to_rgb(rgb) if images.shape[-1] == 1 else rgb
+
+    def to_uint8(self, images, brightness=None, width=None):
+        """to_rgb's images as uint8."""
+        return tf.image.convert_image_dtype(self.to_rgb(images, brightness, width), tf.uint8,
+                                            saturate=True)
 
 
 def train_dataset(images: np.ndarray, prep: Preprocessing, batch_size: int,
