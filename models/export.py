@@ -92,8 +92,9 @@ class ImageTranslator:
     """A serving function (a Translator's, or a loaded SavedModel's) as a Python call:
     encoded images in, (keys, encoded translations) out."""
 
-    def __init__(self, serve):
+    def __init__(self, serve, path: str | None = None):
         self._serve = serve
+        self.path = path  # the SavedModel's folder, when loaded from one
 
     @classmethod
     def load(cls, path: str) -> ImageTranslator:
@@ -102,7 +103,7 @@ class ImageTranslator:
         if model_dir is None:
             raise OSError(f"{path}: holds no SavedModel (saved_model.pb, or a version "
                           "folder like 1/ with one)")
-        return cls(tf.saved_model.load(model_dir).signatures[SERVING])
+        return cls(tf.saved_model.load(model_dir).signatures[SERVING], model_dir)
 
     def __call__(self, images: list[bytes], keys: list[str] | None = None):
         """Raises ValueError for bytes that are not an image."""

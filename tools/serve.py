@@ -1,0 +1,202 @@
+"""Serve an exported pix2pix model: a sketch page, and an HTTP API for programs.
+
+    python pix2pix.py --mode export --checkpoint sketches_train --output_dir sketches_export
+    python tools/serve.py --model sketches_export [--port 8000] [--host 127.0.0.1]
+
+GET  /                         the page: draw or upload a sketch, see the generated face
+POST /translate                an image (raw body, or multipart form field "image") => PNG
+POST /v1/models/NAME:predict   TF Serving's REST request: {"instances": [{"image": {"b64": ..},
+                               "key": ".."}]} => {"predictions": [{"key": .., "image_bytes":
+                               {"b64": ..}}]}, so TF Serving clients work unchanged
+GET  /v1/models/NAME           TF Serving's model status
+
+The model is the SavedModel itself, loaded with tf.saved_model.load: this serves exactly
+what was exported. Requests run on their own threads.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import email.parser
+import email.policy
+import json
+import os
+import sys
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from toolbox import Parser
+
+from models.export import ImageTranslator
+
+STATIC = Path(__file__).resolve().parent / "static"
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript",
+                 ".css": "text/css"}
+MAX_BODY = 10 * 1024 * 1024  # bytes; larger uploads get 413
+MAX_PIXELS = 4096 * 4096  # decoded size; a small file can decode to a huge image
+
+
+class RequestError(Exception):
+    """A bad request: answered with its status and message, the server carries on."""
+
+    def __init__(self, status: HTTPStatus, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG or JPEG header, without decoding; None if neither."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(b"\xff\xd8"):
+        i = 2
+        while i + 9 < len(data) and data[i] == 0xFF:
+            marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+                return (int.from_bytes(data[i + 7:i + 9], "big"),
+                        int.from_bytes(data[i + 5:i + 7], "big"))
+            i += 2 + length
+    return None
+
+
+def check_image(data: bytes) -> None:
+    if not data:
+        raise RequestError(HTTPStatus.BAD_REQUEST, "empty body: send a PNG or JPEG image")
+    size = image_size(data)
+    if size is None:
+        raise RequestError(HTTPStatus.BAD_REQUEST, "not a PNG or JPEG image")
+    if size[0] * size[1] > MAX_PIXELS:
+        raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                           f"image is {size[0]}x{size[1]}; at most {MAX_PIXELS} pixels")
+
+
+def make_handler(model: ImageTranslator, model_name: str):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format, *args):
+            pass  # one line per request would drown the startup message
+
+        def do_GET(self):
+            if self.path in ("/", "/index.html"):
+                self._static("index.html")
+            elif self.path.startswith("/static/"):
+                self._static(self.path.removeprefix("/static/"))
+            elif self.path == f"/v1/models/{model_name}":
+                self._json({"model_version_status": [
+                    {"version": os.path.basename(model.path), "state": "AVAILABLE",
+                     "status": {"error_code": "OK", "error_message": ""}}]})
+            else:
+                self._error(HTTPStatus.NOT_FOUND, f"no such page: {self.path}")
+
+        def do_POST(self):
+            try:
+                body = self._body()
+                if self.path == "/translate":
+                    image = self._uploaded_image(body)
+                    check_image(image)
+                    _, (translated,) = self._translate([image])
+                    self._send(HTTPStatus.OK, "image/png", translated)
+                elif self.path == f"/v1/models/{model_name}:predict":
+                    self._json(self._predict(body))
+                else:
+                    raise RequestError(HTTPStatus.NOT_FOUND, f"no such endpoint: {self.path}")
+            except RequestError as error:
+                self._error(error.status, str(error))
+
+        def _body(self) -> bytes:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self.close_connection = True  # the unread body must not become a request
+                raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                                   f"body of {length} bytes; at most {MAX_BODY}")
+            return self.rfile.read(length)
+
+        def _uploaded_image(self, body: bytes) -> bytes:
+            content_type = self.headers.get("Content-Type", "")
+            if not content_type.startswith("multipart/form-data"):
+                return body
+            message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+            for part in message.iter_parts():
+                if part.get_param("name", header="content-disposition") == "image":
+                    return part.get_payload(decode=True) or b""
+            raise RequestError(HTTPStatus.BAD_REQUEST, "multipart form without an 'image' field")
+
+        def _translate(self, images: list[bytes], keys: list[str] | None = None):
+            try:
+                return model(images, keys)
+            except ValueError as error:
+                raise RequestError(HTTPStatus.BAD_REQUEST, str(error)) from None
+
+        def _predict(self, body: bytes) -> dict:
+            try:
+                instances = json.loads(body)["instances"]
+                images = [base64.b64decode(item["image"]["b64"], validate=True)
+                          for item in instances]
+                keys = [str(item.get("key", i)) for i, item in enumerate(instances)]
+            except (ValueError, KeyError, TypeError, binascii.Error):
+                raise RequestError(HTTPStatus.BAD_REQUEST, 'expected {"instances": [{"image": '
+                                   '{"b64": "..."}, "key": "..."}, ...]}') from None
+            if not images:
+                raise RequestError(HTTPStatus.BAD_REQUEST, "no instances")
+            for image in images:
+                check_image(image)
+            keys, translated = self._translate(images, keys)
+            return {"predictions": [
+                {"key": key, "image_bytes": {"b64": base64.b64encode(data).decode()}}
+                for key, data in zip(keys, translated, strict=True)]}
+
+        def _static(self, name: str):
+            path = (STATIC / name).resolve()
+            if STATIC not in path.parents or not path.is_file():
+                self._error(HTTPStatus.NOT_FOUND, f"no such file: {name}")
+                return
+            content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
+            self._send(HTTPStatus.OK, content_type, path.read_bytes())
+
+        def _json(self, content: dict):
+            self._send(HTTPStatus.OK, "application/json", json.dumps(content).encode())
+
+        def _error(self, status: HTTPStatus, message: str):
+            self._send(status, "application/json", json.dumps({"error": message}).encode())
+
+        def _send(self, status: HTTPStatus, content_type: str, data: bytes):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = Parser(prog="serve.py", description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True,
+                        help="an export's folder (pix2pix.py --mode export --output_dir)")
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: this machine only)")
+    parser.add_argument("--name", default="pix2pix", help="model NAME in /v1/models/NAME")
+    args = parser.parse_args(argv)
+    try:
+        model = ImageTranslator.load(args.model)
+        server = ThreadingHTTPServer((args.host, args.port), make_handler(model, args.name))
+    except OSError as error:
+        parser.exit(1, f"serve.py: error: {error}\n")
+    server.daemon_threads = True
+    host, port = server.server_address[:2]
+    print(f"serving {model.path} on http://{host}:{port}/", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
