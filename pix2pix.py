@@ -243,6 +243,8 @@ def train(options: dict) -> None:
     if not chief:
         shutil.rmtree(output_dir, ignore_errors=True)
     print(f"done: {int(model.step)} steps, checkpoint in {options['output_dir']}")
+    if options["strategy"] == "multi_worker":  # lets people check that workers agree
+        print(f"weights digest {model.weights_digest()}")
 
 
 def set_precision(mode: str) -> None:

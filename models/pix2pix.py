@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import keras
 import tensorflow as tf
 
@@ -71,10 +73,17 @@ class Pix2Pix(keras.Model):
         variables = self.generator.trainable_variables + self.discriminator.trainable_variables
         return sum(int(tf.size(v)) for v in variables)
 
+    def weights_digest(self) -> str:
+        """A short hash of G's and D's weights: equal on every replica and worker."""
+        digest = hashlib.sha256()
+        for variable in self.generator.weights + self.discriminator.weights:
+            digest.update(variable.numpy().tobytes())
+        return digest.hexdigest()[:16]
+
     @property
-    def step(self) -> tf.Variable:
+    def step(self) -> int:
         """Training steps taken (the generator optimiser's iteration count)."""
-        return self.gen_optimizer.iterations
+        return int(self.gen_optimizer.iterations.numpy())  # numpy(): a mirrored one has no int()
 
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
