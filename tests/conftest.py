@@ -60,3 +60,29 @@ def cli_error(run_tool) -> Callable[..., str]:
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "reproduction: the 200-epoch SketchToFace reproduction (minutes)")
+
+
+@pytest.fixture(scope="session")
+def brief_training(tmp_path_factory, sketchtoface_dir) -> Path:
+    """A 20-step training run on the real pairs (seed 1), shared by the export tests."""
+    output_dir = tmp_path_factory.mktemp("brief_training")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "pix2pix.py"), "--mode", "train", "--input_dir",
+         str(sketchtoface_dir / "sketches" / "Combine"), "--output_dir", str(output_dir),
+         "--max_steps", "20", "--seed", "1", "--progress_freq", "0", "--summary_freq", "0"],
+        capture_output=True, text=True, timeout=300, cwd=REPO, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return output_dir
+
+
+@pytest.fixture(scope="session")
+def deterministic_export(brief_training, tmp_path_factory) -> Path:
+    """brief_training exported with --noinference_dropout: the same image in, the same out."""
+    export_dir = tmp_path_factory.mktemp("export") / "model"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "pix2pix.py"), "--mode", "export", "--checkpoint",
+         str(brief_training), "--output_dir", str(export_dir), "--noinference_dropout",
+         "--seed", "1"],
+        capture_output=True, text=True, timeout=300, cwd=REPO, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return export_dir

@@ -1,0 +1,175 @@
+"""--mode export and --mode translate on a briefly trained model: a SavedModel that plain
+TensorFlow runs, that translates like test mode, and single images of any size."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+from test_pix2pix_cli import REPO, assert_one_line_error, pix2pix
+
+from models.data import Preprocessing
+from models.export import FLOAT, SERVING, Translator, save
+from models.networks import build_generator
+
+
+def png(image: np.ndarray) -> bytes:
+    """An RGB (or grey, or RGBA) uint8 image as PNG bytes."""
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR if image.shape[2] == 3
+                             else cv2.COLOR_RGBA2BGRA)
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+def decode(data: bytes) -> np.ndarray:
+    return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR),
+                        cv2.COLOR_BGR2RGB)
+
+
+def test_export_loads_in_plain_tensorflow(deterministic_export, tmp_path):
+    assert (deterministic_export / "1" / "saved_model.pb").exists()
+    options = json.loads((deterministic_export / "options.json").read_text())
+    assert options["inference_dropout"] is False and options["crop_size"] == 64
+
+    # A Python that cannot import this repository (not even through an editable install)
+    script = textwrap.dedent(f"""
+        import importlib.abc, sys
+        class Refuse(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("models", "pix2pix", "tests"):
+                    raise ImportError("the repository must not be needed: " + name)
+        sys.meta_path.insert(0, Refuse())
+        import numpy as np, tensorflow as tf
+        model = tf.saved_model.load({str(deterministic_export / "1")!r})
+        rgba = tf.io.encode_png(np.random.RandomState(0).randint(0, 256, (250, 200, 4),
+                                                                   dtype=np.uint8))
+        grey = tf.io.encode_jpeg(np.full((30, 60, 1), 200, np.uint8))
+        result = model.signatures["{SERVING}"](image=tf.stack([rgba, grey]),
+                                              key=tf.constant(["a", "b"]))
+        print(result["key"].numpy().tolist())
+        print([tf.io.decode_png(data).shape.as_list() for data in result["image_bytes"]])
+        floats = model.signatures["{FLOAT}"](images=tf.random.uniform([2, 64, 64, 3]))["images"]
+        print(floats.shape.as_list(), 0 <= float(tf.reduce_min(floats)),
+              float(tf.reduce_max(floats)) <= 1)
+        print(any("{REPO}" in str(getattr(module, "__file__", None))
+                  for module in list(sys.modules.values())))
+    """)
+    env = {key: value for key, value in __import__("os").environ.items()
+           if key != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines() == [
+        "[b'a', b'b']", "[[64, 51, 3], [64, 128, 3]]", "[2, 64, 64, 3] True True", "False"]
+
+
+def test_export_translates_like_test_mode(deterministic_export, brief_training,
+                                          sketchtoface_dir, tmp_path):
+    test_dir = tmp_path / "test"
+    pix2pix("--mode", "test", "--input_dir", sketchtoface_dir / "sketches" / "test",
+            "--checkpoint", brief_training, "--output_dir", test_dir, "--noinference_dropout",
+            "--seed", 1)
+    model = tf.saved_model.load(str(deterministic_export / "1"))
+    for name in ("f005", "f006", "f007"):
+        pair = cv2.imread(str(sketchtoface_dir / "sketches" / "test" / f"{name}.png"))
+        sketch = cv2.cvtColor(pair[:, 64:], cv2.COLOR_BGR2RGB)  # BtoA: B is the input
+        expected = decode((test_dir / "images" / f"{name}-outputs.png").read_bytes())
+        calls = [model.signatures[SERVING](image=[png(sketch)], key=[name]) for _ in range(2)]
+        first, second = (call["image_bytes"].numpy()[0] for call in calls)
+        assert first == second  # no dropout: repeatable
+        assert np.abs(decode(first).astype(int) - expected).max() <= 1
+        floats = model.signatures[FLOAT](images=sketch[np.newaxis] / np.float32(255))["images"]
+        assert np.abs(floats.numpy()[0] * 255 - expected).max() <= 1
+
+
+def export_untrained(tmp_path, prep: Preprocessing, inference_dropout: bool = True):
+    """An untrained generator exported in-process, loaded back: for behaviour, not quality."""
+    in_channels, out_channels = prep.channels
+    generator = build_generator(in_channels=in_channels, out_channels=out_channels,
+                                inference_dropout=inference_dropout, seed=3)
+    save(Translator(generator, prep), str(tmp_path / "1"))
+    return tf.saved_model.load(str(tmp_path / "1")).signatures[SERVING]
+
+
+def test_exported_dropout_keeps_drawing_new_noise(tmp_path):
+    serve = export_untrained(tmp_path, Preprocessing())
+    image = png(np.random.RandomState(1).randint(0, 256, (64, 64, 3), dtype=np.uint8))
+    outputs = [serve(image=[image], key=["x"])["image_bytes"].numpy()[0] for _ in range(3)]
+    assert len(set(outputs)) == 3  # the saved seed state advances with every call
+
+
+def test_lab_colorization_exports(tmp_path):
+    serve = export_untrained(tmp_path, Preprocessing(which_direction="AtoB",
+                                                     lab_colorization=True))
+    photo = np.random.RandomState(2).randint(0, 256, (80, 40, 3), dtype=np.uint8)
+    output = decode(serve(image=[png(photo)], key=["x"])["image_bytes"].numpy()[0])
+    assert output.shape == (64, 32, 3)
+
+
+def test_export_refuses_to_overwrite(deterministic_export, brief_training):
+    stamp = (deterministic_export / "1" / "saved_model.pb").stat().st_mtime_ns
+    result = pix2pix("--mode", "export", "--checkpoint", brief_training, "--output_dir",
+                     deterministic_export, check=False)
+    assert_one_line_error(result, "already holds an export", "--overwrite")
+    assert (deterministic_export / "1" / "saved_model.pb").stat().st_mtime_ns == stamp
+
+
+@pytest.fixture
+def own_sketches(sketchtoface_dir, tmp_path):
+    """The two real unpaired sketches, and a 200x250 one, in a folder."""
+    folder = tmp_path / "sketches"
+    folder.mkdir()
+    for name in ("Test1", "Test2"):
+        (folder / f"{name}.jpg").write_bytes(
+            (sketchtoface_dir / "sketches" / "testB" / f"{name}.jpg").read_bytes())
+    tall = np.full((250, 200), 255, np.uint8)
+    cv2.circle(tall, (100, 125), 70, 0, 2)
+    cv2.imwrite(str(folder / "tall.png"), tall)
+    return folder
+
+
+def test_translate_a_folder_with_the_export(deterministic_export, own_sketches, tmp_path):
+    output_dir = tmp_path / "out"
+    result = pix2pix("--mode", "translate", "--checkpoint", deterministic_export,
+                     "--input_dir", own_sketches, "--output_dir", output_dir)
+    assert result.stdout.count("translated ") == 3
+    index = (output_dir / "index.html").read_text()
+    assert "<th>name</th><th>input</th><th>output</th></tr>" in index
+    for name, size in (("Test1", (64, 64)), ("Test2", (64, 64)), ("tall", (64, 51))):
+        assert f"<td>{name}</td><td><img src='images/{name}-inputs.png'></td>" in index
+        assert cv2.imread(str(output_dir / "images" / f"{name}-outputs.png")).shape[:2] == size
+    assert cv2.imread(str(output_dir / "images" / "tall-inputs.png")).shape[:2] == (250, 200)
+    assert_one_line_error(pix2pix("--mode", "translate", "--checkpoint", deterministic_export,
+                                  "--input_dir", own_sketches, "--output_dir", output_dir,
+                                  check=False), "already holds translations")
+
+
+def test_translate_one_image_from_the_checkpoint(brief_training, deterministic_export,
+                                                 own_sketches, tmp_path):
+    """A training folder translates as its --noinference_dropout export does."""
+    output_dir = tmp_path / "out"
+    pix2pix("--mode", "translate", "--checkpoint", brief_training, "--input_dir",
+            own_sketches / "tall.png", "--output_dir", output_dir, "--noinference_dropout")
+    exported = tf.saved_model.load(str(deterministic_export / "1")).signatures[SERVING](
+        image=[(own_sketches / "tall.png").read_bytes()], key=["tall"])
+    written = decode((output_dir / "images" / "tall-outputs.png").read_bytes())
+    assert (written == decode(exported["image_bytes"].numpy()[0])).all()
+
+
+@pytest.mark.parametrize("make_input, fragments", [
+    (lambda folder: folder / "nothing", ["--input_dir", "no such folder"]),
+    (lambda folder: folder / "fake.png", ["fake.png", "not an image"]),
+    (lambda folder: None, ["needs --input_dir"]),
+])
+def test_translate_bad_input_is_one_clear_line(deterministic_export, tmp_path, make_input,
+                                               fragments):
+    (tmp_path / "fake.png").write_text("not a picture")
+    input_path = make_input(tmp_path)
+    args = ["--input_dir", input_path] if input_path else []
+    result = pix2pix("--mode", "translate", "--checkpoint", deterministic_export, *args,
+                     "--output_dir", tmp_path / "out", check=False)
+    assert_one_line_error(result, *fragments)
