@@ -1,0 +1,163 @@
+"""tools/serve.py on an exported model: the API, bad requests, concurrency, and the page
+in a real headless Chromium."""
+
+import base64
+import http.client
+import json
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import numpy as np
+import pytest
+from conftest import TOOLS
+from test_export import decode, png
+
+
+@pytest.fixture(scope="module")
+def server(deterministic_export):
+    """The server on a free port of 127.0.0.1; yields its base URL."""
+    process = subprocess.Popen([sys.executable, str(TOOLS / "serve.py"), "--model",
+                                str(deterministic_export), "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    line = process.stdout.readline()
+    assert line.startswith("serving "), line
+    yield line.split(" on ")[1].strip().rstrip("/")
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def post(url: str, data: bytes, content_type: str = "image/png") -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def sketch(seed: int, size=(64, 64)) -> bytes:
+    """A white image with a few black strokes, different for every seed."""
+    image = np.full((*size, 3), 255, np.uint8)
+    random = np.random.RandomState(seed)
+    for _ in range(4):
+        start, end = random.randint(0, min(size), (2, 2))
+        cv2.line(image, tuple(map(int, start)), tuple(map(int, end)), (0, 0, 0), 2)
+    return png(image)
+
+
+def test_translate_and_predict(server):
+    status, answer = post(f"{server}/translate", sketch(0, (250, 200)))
+    assert status == 200 and decode(answer).shape == (64, 51, 3)
+
+    boundary = "pix2pix-boundary"
+    form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; "
+            f"filename=\"s.png\"\r\nContent-Type: image/png\r\n\r\n").encode() + \
+        sketch(0, (250, 200)) + f"\r\n--{boundary}--\r\n".encode()
+    assert post(f"{server}/translate", form,
+                f"multipart/form-data; boundary={boundary}") == (200, answer)
+
+    request = {"instances": [{"image": {"b64": base64.b64encode(sketch(i)).decode()},
+                              "key": f"k{i}"} for i in range(2)]}
+    status, body = post(f"{server}/v1/models/pix2pix:predict", json.dumps(request).encode(),
+                        "application/json")
+    predictions = json.loads(body)["predictions"]
+    assert [p["key"] for p in predictions] == ["k0", "k1"]
+    assert base64.b64decode(predictions[0]["image_bytes"]["b64"]) == \
+        post(f"{server}/translate", sketch(0))[1]
+
+    with urllib.request.urlopen(f"{server}/v1/models/pix2pix", timeout=10) as response:
+        assert json.load(response)["model_version_status"][0]["state"] == "AVAILABLE"
+
+
+@pytest.mark.parametrize("path, body, status, fragment", [
+    ("/translate", b"", 400, "empty body"),
+    ("/translate", b"GIF89a or any text", 400, "not a PNG or JPEG"),
+    ("/translate", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10junk", 400,
+     "not an image TensorFlow can decode"),
+    ("/translate", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\1\0\0\0\1\0\0", 413, "pixels"),
+    ("/v1/models/pix2pix:predict", b'{"instances": [{"image": "raw"}]}', 400, "b64"),
+    ("/nowhere", b"x", 404, "no such endpoint"),
+], ids=["empty", "text", "corrupt", "huge", "predict", "nowhere"])
+def test_bad_requests_get_a_clear_answer(server, path, body, status, fragment):
+    answer = post(f"{server}{path}", body)
+    assert answer[0] == status and fragment in json.loads(answer[1])["error"]
+    assert post(f"{server}/translate", sketch(1))[0] == 200  # and it carries on
+
+
+def test_oversized_body_is_refused_unread(server):
+    connection = http.client.HTTPConnection(server.removeprefix("http://"), timeout=30)
+    connection.putrequest("POST", "/translate")
+    connection.putheader("Content-Length", str(50 * 1024 * 1024))
+    connection.endheaders()  # the body is never sent: the answer must not wait for it
+    response = connection.getresponse()
+    assert response.status == 413 and "at most" in json.loads(response.read())["error"]
+    connection.close()
+    assert post(f"{server}/translate", sketch(1))[0] == 200
+
+
+def test_missing_model_is_one_line(tmp_path):
+    result = subprocess.run([sys.executable, str(TOOLS / "serve.py"), "--model",
+                             str(tmp_path / "none")], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("serve.py: error: ")
+    assert "holds no SavedModel" in result.stderr
+
+
+def test_concurrent_requests_get_their_own_answers(server):
+    inputs = [sketch(seed) for seed in range(32)]
+    alone = [post(f"{server}/translate", image)[1] for image in inputs]
+    assert len(set(alone)) == len(inputs)
+    with ThreadPoolExecutor(16) as pool:
+        together = list(pool.map(lambda image: post(f"{server}/translate", image), inputs))
+    assert together == [(200, answer) for answer in alone]
+
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                    reason="needs Debian's chromium and chromium-driver (see .ci/run)")
+def test_page_draws_and_translates_in_chromium(server, tmp_path):
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run",
+                     f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(argument)
+    browser = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    try:
+        browser.get(server + "/")
+        canvas = browser.find_element("id", "sketch")
+        strokes = webdriver.ActionChains(browser)
+        for start, moves in (((-60, -40), [(40, 0), (40, 10)]), ((-30, 40), [(30, 10), (30, -10)])):
+            strokes.move_to_element_with_offset(canvas, *start).click_and_hold()
+            for move in moves:
+                strokes.move_by_offset(*move)
+            strokes.release()
+        strokes.perform()
+        dark = browser.execute_script(
+            "const data = arguments[0].getContext('2d').getImageData(0, 0, 256, 256).data;"
+            "let dark = 0; for (let i = 0; i < data.length; i += 4) dark += data[i] < 128;"
+            "return dark;", canvas)
+        assert dark > 100  # the strokes are on the canvas
+
+        browser.find_element("id", "translate").click()
+        WebDriverWait(browser, 60).until(lambda _: browser.execute_script(
+            "return document.getElementById('output').naturalWidth") == 64)
+        assert browser.execute_script(
+            "return document.getElementById('output').naturalHeight") == 64
+        assert browser.find_element("id", "status").text == ""
+    finally:
+        browser.quit()
