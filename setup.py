@@ -22,6 +22,6 @@ setup(
         "pillow",
         "absl-py",
     ],
-    extras_require={"test": ["pytest", "ruff"]},
+    extras_require={"test": ["pytest", "ruff", "selenium"]},  # + Debian chromium
     entry_points={"console_scripts": ["pix2pix=pix2pix:run"]},
 )
