@@ -1,6 +1,9 @@
 """The SketchToFace reproduction: Liao's 200-epoch training, scored against his table.
 
-Minutes on 2 cores; deselect with `-m "not reproduction"` for a quick run.
+pix2pix's outputs are one draw of its dropout noise, and the draw alone moves the mean
+L1 over f005-f007 by about +-0.002 (README), so the bound is checked on the mean of five
+seeded draws, and on the deterministic output with dropout off.
+Minutes on 2 cores; deselect with `-m "not reproduction"`.
 """
 
 import json
@@ -12,21 +15,31 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PUBLISHED_MEAN_L1 = 0.0742  # f005, f006, f007: 0.0869, 0.0731, 0.0625
-SEED = 1
+TRAIN_SEED, TEST_SEEDS = 1, (1, 2, 3, 4, 5)
+FACES = ("f005", "f006", "f007")
+
+
+def pix2pix(*args):
+    subprocess.run([sys.executable, str(REPO / "pix2pix.py"), *map(str, args)],
+                   check=True, cwd=REPO, capture_output=True, timeout=3600)
 
 
 @pytest.mark.reproduction
 def test_200_epochs_match_or_beat_the_published_table(sketchtoface_dir, tmp_path):
-    def pix2pix(*args):
-        subprocess.run([sys.executable, str(REPO / "pix2pix.py"), *map(str, args)],
-                       check=True, cwd=REPO, capture_output=True, timeout=3600)
-
     data = sketchtoface_dir / "sketches"
-    pix2pix("--mode", "train", "--input_dir", data / "Combine", "--output_dir",
-            tmp_path / "train", "--seed", SEED, "--max_epochs", 200)
-    pix2pix("--mode", "test", "--input_dir", data / "test", "--checkpoint", tmp_path / "train",
-            "--output_dir", tmp_path / "test", "--seed", SEED)
-    scores = json.loads((tmp_path / "test" / "metrics.json").read_text())["images"]
-    mean_l1 = sum(scores[name]["l1"] for name in ("f005", "f006", "f007")) / 3
-    print(f"mean L1 over f005-f007: {mean_l1:.4f} (published {PUBLISHED_MEAN_L1})")
-    assert mean_l1 <= PUBLISHED_MEAN_L1
+    train_dir = tmp_path / "train"
+    pix2pix("--mode", "train", "--input_dir", data / "Combine", "--output_dir", train_dir,
+            "--seed", TRAIN_SEED, "--max_epochs", 200)
+
+    def mean_l1(name, *flags):
+        pix2pix("--mode", "test", "--input_dir", data / "test", "--checkpoint", train_dir,
+                "--output_dir", tmp_path / name, *flags)
+        scores = json.loads((tmp_path / name / "metrics.json").read_text())["images"]
+        return sum(scores[face]["l1"] for face in FACES) / len(FACES)
+
+    draws = [mean_l1(f"seed{seed}", "--seed", seed) for seed in TEST_SEEDS]
+    without_dropout = mean_l1("no_dropout", "--noinference_dropout")
+    print(f"mean L1 over f005-f007: draws {draws}, their mean {sum(draws) / len(draws):.4f}, "
+          f"dropout off {without_dropout:.4f} (published {PUBLISHED_MEAN_L1})")
+    assert sum(draws) / len(draws) <= PUBLISHED_MEAN_L1
+    assert without_dropout <= PUBLISHED_MEAN_L1
