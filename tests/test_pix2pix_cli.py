@@ -133,3 +133,21 @@ def test_bad_images_and_flags(tmp_path, trained):
     result = pix2pix("--which_direction", "sideways", check=False)
     assert result.returncode != 0 and "which_direction" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_saves_a_checkpoint(sketchtoface_dir, tmp_path):
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "pix2pix.py"), "--mode", "train", "--input_dir",
+         sketchtoface_dir / "sketches" / "Combine", "--output_dir", tmp_path,
+         "--progress_freq", "5", "--max_steps", "100000"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    for line in process.stdout:  # wait until training is under way
+        if line.startswith("progress"):
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode != 0 and "Traceback" not in stderr
+    step = int(re.search(r"interrupted: saved a checkpoint at step (\d+)", stderr).group(1))
+    assert step >= 5 and (tmp_path / f"ckpt-{step}.index").exists()
