@@ -43,6 +43,14 @@ class FusedAdam(keras.optimizers.Adam):
             grad=tf.cast(gradient, variable.dtype))
 
 
+def adam(lr: float, beta1: float) -> keras.optimizers.Optimizer:
+    """pix2pix's Adam, with dynamic loss scaling under the mixed_float16 policy."""
+    optimizer = FusedAdam(lr, beta_1=beta1, epsilon=1e-8)  # TF1's epsilon (Keras: 1e-7)
+    if keras.mixed_precision.global_policy().name == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
 class Pix2Pix(keras.Model):
     """Generator + discriminator trained together; `train_step` is one pix2pix update.
 
@@ -58,9 +66,8 @@ class Pix2Pix(keras.Model):
         self.discriminator = discriminator
         self.l1_weight = l1_weight
         self.gan_weight = gan_weight
-        # TF1's AdamOptimizer epsilon, for fidelity (Keras defaults to 1e-7)
-        self.gen_optimizer = FusedAdam(lr, beta_1=beta1, epsilon=1e-8)
-        self.disc_optimizer = FusedAdam(lr, beta_1=beta1, epsilon=1e-8)
+        self.gen_optimizer = adam(lr, beta1)
+        self.disc_optimizer = adam(lr, beta1)
         self.loss_ema = self.add_weight(shape=(len(LOSS_NAMES),), initializer="zeros",
                                         trainable=False, name="loss_ema")
         self.loss_ema_steps = self.add_weight(shape=(), initializer="zeros", dtype="int64",
@@ -113,7 +120,9 @@ class Pix2Pix(keras.Model):
             discrim_loss = discriminator_loss(predict_real, predict_fake)
             gen_loss_gan, gen_loss_l1 = generator_losses(predict_fake, targets, outputs)
             gen_loss = gen_loss_gan * self.gan_weight + gen_loss_l1 * self.l1_weight
-            scaled = [discrim_loss * loss_scale, gen_loss * loss_scale]
+            # scale_loss: float16's loss scaling (a no-op otherwise)
+            scaled = [self.disc_optimizer.scale_loss(discrim_loss * loss_scale),
+                      self.gen_optimizer.scale_loss(gen_loss * loss_scale)]
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
         d_grads = tape.gradient(scaled[0], d_vars)

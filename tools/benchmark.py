@@ -1,0 +1,152 @@
+"""Benchmark pix2pix training and inference; prints one JSON object.
+
+    python tools/benchmark.py                          # the default 64x64, batch 1
+    python tools/benchmark.py --batch_size 4 --xla     # any pix2pix.py flag applies
+
+Training runs the very loop of `pix2pix.py --mode train` (data pipeline, strategy,
+loss averages) on synthetic images of the configured size; inference runs the
+generator one batch per call, as test mode does. FLOPs are counted analytically from
+the conv layers' shapes (multiply-adds x 2; a training step is 3 forward passes' worth
+for G and for D's two passes, one more for the generator's gradient through D), and
+compared with this machine's float32 matmul rate measured in the same process with
+the same thread settings. It is a benchmark, not a test: numbers vary with load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import app, flags
+
+import pix2pix
+from models import build_pix2pix, preprocessing
+from models.data import train_dataset
+from models.distribute import distributed_step, make_strategy
+
+flags.DEFINE_integer("steps", 500, "Training steps to time (after a warm-up call).")
+flags.DEFINE_integer("batches", 500, "Inference batches to time.")
+flags.DEFINE_float("matmul_seconds", 2.0, "How long to measure the matmul peak.")
+FLAGS = flags.FLAGS
+
+
+def conv_flops(model: keras.Model) -> int:
+    """Forward FLOPs (2 per multiply-add) of the model's convolutions at batch 1."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2DTranspose):  # each input pixel: k*k*ci*co
+            positions = np.prod(layer.input.shape[1:3])
+        elif isinstance(layer, keras.layers.Conv2D):  # each output pixel: k*k*ci*co
+            positions = np.prod(layer.output.shape[1:3])
+        else:
+            continue
+        total += 2 * int(positions) * sum(int(np.prod(w.shape)) for w in layer.weights)
+    return total
+
+
+def train_step_flops(model) -> int:
+    generator, discriminator = conv_flops(model.generator), conv_flops(model.discriminator)
+    return 3 * generator + 3 * 2 * discriminator + discriminator
+
+
+def matmul_gflops(seconds: float, size: int = 1024) -> float:
+    """float32 matmul rate with one product per core in flight, as the machine's peak."""
+    cores = os.cpu_count() or 1
+    a = tf.random.normal([cores, size, size])
+
+    @tf.function
+    def products(repeats):
+        total = tf.constant(0.0)
+        for i in tf.range(repeats):  # the inputs change each time, so nothing is hoisted
+            b = a * (1.0 + 1e-9 * tf.cast(i, tf.float32))
+            total += tf.add_n([tf.reduce_sum(tf.matmul(m, m)) for m in tf.unstack(b)])
+        return total
+
+    products(tf.constant(1))
+    repeats, elapsed = 1, 0.0
+    while elapsed < seconds:
+        repeats *= 2
+        start = time.perf_counter()
+        products(tf.constant(repeats))
+        elapsed = time.perf_counter() - start
+    return 2 * size**3 * cores * repeats / elapsed / 1e9
+
+
+def timed(function, *args) -> float:
+    function(*args)  # trace and warm up
+    start = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - start
+
+
+def benchmark(options: dict) -> dict:
+    strategy = make_strategy(options["strategy"], options["cpu_devices"])
+    pix2pix.set_precision(options["mixed_precision"])
+    prep = preprocessing(options, training=True)
+    crop = options["crop_size"]
+    images = np.random.default_rng(0).integers(0, 256, (64, crop, 2 * crop, 3), np.uint8)
+    global_batch = options["batch_size"] * strategy.num_replicas_in_sync
+    with strategy.scope():
+        model = build_pix2pix(options)
+    iterator = iter(strategy.experimental_distribute_dataset(
+        train_dataset(images, prep, global_batch, seed=0)))
+    step_once = distributed_step(model, strategy, iterator, jit_compile=options["xla"])
+
+    @tf.function
+    def train_steps(steps):
+        for _ in tf.range(steps):
+            step_once()
+
+    train_seconds = timed(train_steps, tf.constant(FLAGS.steps))
+    translate = tf.function(lambda x: model.generator(x, training=False))
+    batch = tf.random.uniform([options["batch_size"], crop, crop, prep.channels[0]], -1, 1)
+
+    def translate_all():
+        for _ in range(FLAGS.batches):
+            translate(batch).numpy()
+
+    infer_seconds = timed(translate_all)
+    flops = train_step_flops(model) * global_batch
+    achieved = flops * FLAGS.steps / train_seconds / 1e9
+    peak = matmul_gflops(FLAGS.matmul_seconds)
+    return {
+        "config": {key: options[key] for key in (
+            "crop_size", "batch_size", "strategy", "mixed_precision", "xla",
+            "intra_op_threads", "inter_op_threads")},
+        "replicas": strategy.num_replicas_in_sync,
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "train_images_per_sec": round(FLAGS.steps * global_batch / train_seconds, 1),
+        "inference_images_per_sec": round(
+            FLAGS.batches * options["batch_size"] / infer_seconds, 1),
+        "train_flops_per_step": flops,
+        "flops_method": "analytical, from the conv layers' shapes",
+        "achieved_gflops": round(achieved, 2),
+        "matmul_peak_gflops": round(peak, 1),
+        "fraction_of_peak": round(achieved / peak, 4),
+        "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    options = pix2pix.resolve_options()
+    pix2pix.configure_threads(options)
+    threads = tf.config.threading
+    options["intra_op_threads"] = threads.get_intra_op_parallelism_threads()
+    options["inter_op_threads"] = threads.get_inter_op_parallelism_threads()
+    print(json.dumps(benchmark(options), indent=2))
+
+
+if __name__ == "__main__":
+    app.run(main)
