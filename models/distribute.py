@@ -54,6 +54,9 @@ def distributed_step(model, strategy: tf.distribute.Strategy, iterator,
 
     Returns the step's images, each replica's concatenated, for display.
     """
+    if jit_compile and strategy.num_replicas_in_sync > 1:
+        # XLA cannot compile the optimisers' cross-replica update inside the step
+        raise ValueError("--xla works on one device only, not with several replicas")
     replica_step = tf.function(model.train_step, jit_compile=True) if jit_compile \
         else model.train_step
     loss_scale = 1.0 / strategy.num_replicas_in_sync
