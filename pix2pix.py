@@ -185,7 +185,7 @@ def train(options: dict) -> None:
     manager = tf.train.CheckpointManager(checkpoint, output_dir, max_to_keep=1)
     if options["checkpoint"]:
         restore(checkpoint, options["checkpoint"])
-        print(f"resuming from step {int(model.step)}")
+        print(f"resuming from step {model.step}")
     elif manager.latest_checkpoint and not options["overwrite"]:
         raise UsageError(f"--output_dir {output_dir} already holds a checkpoint; resume it "
                          "with --checkpoint, or pass --overwrite to start over")
@@ -203,10 +203,10 @@ def train(options: dict) -> None:
 
     train_and_show = tf.function(step_once)
     writer = tf.summary.create_file_writer(output_dir) if chief else tf.summary.create_noop_writer()
-    start_step, start_time = int(model.step), time.time()
+    start_step, start_time = model.step, time.time()
     frequencies = {name: options[f"{name}_freq"] for name in EVENTS}
     try:
-        while (step := int(model.step)) < max_steps:
+        while (step := model.step) < max_steps:
             # Run quietly up to the next step at which anything is due, then that step.
             due = min([max_steps] + [(step // f + 1) * f for f in frequencies.values() if f > 0])
             if due - step > 1:
@@ -237,13 +237,13 @@ def train(options: dict) -> None:
                 print("saving model")
                 manager.save(checkpoint_number=due)
     except KeyboardInterrupt:
-        manager.save(checkpoint_number=int(model.step))
-        sys.exit(f"interrupted: saved a checkpoint at step {int(model.step)} in {output_dir}")
-    if manager.latest_checkpoint != os.path.join(output_dir, f"ckpt-{int(model.step)}"):
-        manager.save(checkpoint_number=int(model.step))
+        manager.save(checkpoint_number=model.step)
+        sys.exit(f"interrupted: saved a checkpoint at step {model.step} in {output_dir}")
+    if manager.latest_checkpoint != os.path.join(output_dir, f"ckpt-{model.step}"):
+        manager.save(checkpoint_number=model.step)
     if not chief:
         shutil.rmtree(output_dir, ignore_errors=True)
-    print(f"done: {int(model.step)} steps, checkpoint in {options['output_dir']}")
+    print(f"done: {model.step} steps, checkpoint in {options['output_dir']}")
     if options["strategy"] == "multi_worker":  # lets people check that workers agree
         print(f"weights digest {model.weights_digest()}")
 
