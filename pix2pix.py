@@ -129,6 +129,8 @@ def main(argv):
          "translate": translate}[options["mode"]](options)
     except (UsageError, ValueError, OSError) as error:
         sys.exit(f"pix2pix.py: error: {error}")
+    except tf.errors.OpError as error:  # TensorFlow's own report on bad data
+        sys.exit(f"pix2pix.py: error: {error.message.strip().splitlines()[0]}")
 
 
 def resolve_options() -> dict:
@@ -265,11 +267,16 @@ def restore(checkpoint, checkpoint_dir: str, expect_partial: bool = False) -> No
     latest = tf.train.latest_checkpoint(checkpoint_dir)
     if latest is None:
         raise UsageError(f"--checkpoint {checkpoint_dir}: holds no checkpoint")
-    status = checkpoint.restore(latest)
-    if expect_partial:
-        status.expect_partial()
-    else:
-        status.assert_existing_objects_matched()
+    try:
+        status = checkpoint.restore(latest)
+        if expect_partial:
+            status.expect_partial()
+        else:
+            status.assert_existing_objects_matched()
+    except (tf.errors.OpError, IndexError, AssertionError) as error:
+        reason = str(error).strip().splitlines()[0]
+        raise UsageError(f"--checkpoint {checkpoint_dir}: {latest} cannot be restored into "
+                         f"this model ({reason})") from None
 
 
 def write_options(options: dict) -> None:
@@ -307,6 +314,21 @@ def save_display(output_dir: str, shown: dict, step: int, filetype: str) -> None
 # ----------------------------------------------------------------------------- test
 
 
+def check_fresh(output_dir: str, overwrite: bool, what: str) -> None:
+    """Refuse to write over an earlier run's index.html table unless asked to."""
+    if os.path.exists(os.path.join(output_dir, "index.html")) and not overwrite:
+        raise UsageError(f"--output_dir {output_dir} already holds {what}; choose another "
+                         "folder or pass --overwrite")
+
+
+def start_index(output_dir: str) -> None:
+    """A new index.html table (append_index adds rows to an existing one)."""
+    os.makedirs(output_dir, exist_ok=True)
+    index_path = os.path.join(output_dir, "index.html")
+    if os.path.exists(index_path):
+        os.remove(index_path)
+
+
 def load_trained_options(options: dict) -> dict:
     """The run's options, with the model-defining ones taken from the checkpoint folder."""
     checkpoint_dir = options["checkpoint"] = options["checkpoint"] or "sketches_train"
@@ -335,15 +357,12 @@ def load_generator(options: dict):
 def test(options: dict) -> None:
     options = load_trained_options(options)
     output_dir = options["output_dir"]
-    if os.path.exists(os.path.join(output_dir, "index.html")) and not options["overwrite"]:
-        raise UsageError(f"--output_dir {output_dir} already holds test results; choose "
-                         "another folder or pass --overwrite")
+    check_fresh(output_dir, options["overwrite"], "test results")
     names, images = load_examples(options)
     prep = preprocessing(options, training=False)
     generator = load_generator(options)
     write_options(options)
-    if os.path.exists(os.path.join(output_dir, "index.html")):
-        os.remove(os.path.join(output_dir, "index.html"))
+    start_index(output_dir)
 
     translate = tf.function(lambda inputs: generator(inputs, training=False))
     all_names, all_outputs, all_targets = [], [], []
@@ -402,18 +421,14 @@ def translate(options: dict) -> None:
     input_path, output_dir = options["input_dir"], options["output_dir"]
     if input_path is None:
         raise UsageError("--mode translate needs --input_dir: an image or a folder of them")
-    if os.path.exists(os.path.join(output_dir, "index.html")) and not options["overwrite"]:
-        raise UsageError(f"--output_dir {output_dir} already holds translations; choose "
-                         "another folder or pass --overwrite")
+    check_fresh(output_dir, options["overwrite"], "translations")
     paths = [input_path] if os.path.isfile(input_path) else list_images(input_path)
     source = options["checkpoint"] or "sketches_train"
     if saved_model_dir(source):
         model = ImageTranslator.load(source)
     else:
         model = ImageTranslator(translator(options).serve)
-    os.makedirs(output_dir, exist_ok=True)
-    if os.path.exists(os.path.join(output_dir, "index.html")):
-        os.remove(os.path.join(output_dir, "index.html"))
+    start_index(output_dir)
     for path in paths:
         with open(path, "rb") as file:
             try:

@@ -151,3 +151,15 @@ def test_ctrl_c_saves_a_checkpoint(sketchtoface_dir, tmp_path):
     assert process.returncode != 0 and "Traceback" not in stderr
     step = int(re.search(r"interrupted: saved a checkpoint at step (\d+)", stderr).group(1))
     assert step >= 5 and (tmp_path / f"ckpt-{step}.index").exists()
+
+
+def test_damaged_checkpoint_is_one_clear_line(trained, sketchtoface_dir, tmp_path):
+    import shutil
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(trained[0], damaged)
+    data = next(damaged.glob("ckpt-30.data-*"))
+    data.write_bytes(data.read_bytes()[:1000])
+    result = pix2pix("--mode", "test", "--input_dir", sketchtoface_dir / "sketches" / "test",
+                     "--checkpoint", damaged, "--output_dir", tmp_path / "out", check=False)
+    assert_one_line_error(result, f"--checkpoint {damaged}", "cannot be restored")
