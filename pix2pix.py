@@ -287,7 +287,7 @@ def write_options(options: dict) -> None:
 
 def displayable(result: dict, prep) -> dict:
     """A train step's images as uint8 numpy arrays, for summaries and display."""
-    brightness = result["inputs"] if prep.which_direction == "AtoB" else result["targets"]
+    brightness = prep.brightness(result["inputs"], result["targets"])
     shown = {kind: prep.to_uint8(result[kind], brightness).numpy()
              for kind in ("inputs", "targets", "outputs")}
     for kind in ("predict_real", "predict_fake"):
@@ -367,7 +367,7 @@ def test(options: dict) -> None:
     translate = tf.function(lambda inputs: generator(inputs, training=False))
     all_names, all_outputs, all_targets = [], [], []
     for name_tensors, inputs, targets in test_dataset(names, images, prep, options["batch_size"]):
-        brightness = inputs if prep.which_direction == "AtoB" else targets
+        brightness = prep.brightness(inputs, targets)
         shown = {"inputs": prep.to_uint8(inputs, brightness).numpy(),
                  "outputs": prep.to_uint8(translate(inputs), brightness).numpy(),
                  "targets": prep.to_uint8(targets, brightness).numpy()}

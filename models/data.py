@@ -143,6 +143,10 @@ class Preprocessing:
             pair = tf.image.random_crop(pair, [self.crop_size, self.crop_size, pair.shape[-1]])
         return pair[..., :in_channels], pair[..., in_channels:]
 
+    def brightness(self, inputs, targets=None):
+        """The A image, which in lab mode is the brightness (L) that to_rgb colours."""
+        return inputs if self.which_direction == "AtoB" else targets
+
     def single(self, image):
         """One unpaired image (a user's sketch, any size, uint8 or float in [0, 1]) => its
         [crop, crop, in_channels] model input, made exactly as test mode makes a pair's."""

@@ -45,10 +45,6 @@ class Translator(tf.Module):
         inputs = self._prep.single(image)[tf.newaxis]
         return inputs, self.generator(inputs, training=False)
 
-    def _brightness(self, inputs):
-        # A lab model's ab output is coloured onto the L input; others need nothing.
-        return inputs if self._prep.which_direction == "AtoB" else None
-
     def _translate_one(self, encoded):
         image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
         inputs, outputs = self._generate(image)
@@ -56,7 +52,7 @@ class Translator(tf.Module):
         shape = tf.cast(tf.shape(image), tf.float32)
         width = tf.maximum(1, tf.cast(tf.round(self._prep.crop_size * shape[1] / shape[0]),
                                       tf.int32))
-        return self._encode(self._prep.to_uint8(outputs, self._brightness(inputs), width)[0])
+        return self._encode(self._prep.to_uint8(outputs, self._prep.brightness(inputs), width)[0])
 
     def _serve(self, image, key):
         translated = tf.map_fn(self._translate_one, image,
@@ -66,7 +62,7 @@ class Translator(tf.Module):
     def _translate_floats(self, images):
         def one(image):
             inputs, outputs = self._generate(image)
-            return self._prep.to_rgb(outputs, self._brightness(inputs))[0]
+            return self._prep.to_rgb(outputs, self._prep.brightness(inputs))[0]
 
         return {"images": tf.map_fn(one, images)}
 
