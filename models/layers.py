@@ -58,14 +58,19 @@ class InferenceDropout(keras.layers.Layer):
             return x
         replica = tf.distribute.get_replica_context()
         if replica is None or replica.num_replicas_in_sync == 1:
-            return keras.random.dropout(x, self.rate, seed=self.seed_generator)
-        # Under several replicas the seed state is one mirrored variable that a replica
-        # may not assign: each replica folds its id into the shared seed, so that the
-        # masks differ, and the state advances once, in cross-replica context.
-        seed = tf.random.experimental.stateless_fold_in(
-            tf.cast(self.seed_generator.state.value, tf.int64), replica.replica_id_in_sync_group)
-        replica.merge_call(lambda _: self.seed_generator.state.assign_add([0, 1]))
-        return tf.nn.experimental.stateless_dropout(x, self.rate, seed=seed)
+            uniform = keras.random.uniform(tf.shape(x), dtype=x.dtype, seed=self.seed_generator)
+        else:
+            # Under several replicas the seed state is one mirrored variable that a replica
+            # may not assign: each replica folds its id into the shared seed, so that the
+            # masks differ, and the state advances once, in cross-replica context.
+            seed = tf.random.experimental.stateless_fold_in(
+                tf.cast(self.seed_generator.state.value, tf.int64),
+                replica.replica_id_in_sync_group)
+            replica.merge_call(lambda _: self.seed_generator.state.assign_add([0, 1]))
+            uniform = tf.random.stateless_uniform(tf.shape(x), seed, dtype=x.dtype)
+        # The mask multiplies rather than selects (as tf.nn's dropout does, with the same
+        # draws): a select against a scalar zero makes the GPU layout optimiser fail.
+        return x * tf.cast(uniform >= self.rate, x.dtype) * (1 / (1 - self.rate))
 
     def reseed(self, seed: int) -> None:
         """Restart the dropout sequence, so that a run repeats exactly."""

@@ -36,7 +36,7 @@ from models.distribute import distributed_step, make_strategy
 
 flags.DEFINE_integer("steps", 500, "Training steps to time (after a warm-up call).")
 flags.DEFINE_integer("batches", 500, "Inference batches to time.")
-flags.DEFINE_float("matmul_seconds", 2.0, "How long to measure the matmul peak.")
+flags.DEFINE_float("matmul_seconds", 2.0, "How long to measure the matmul peak (0: skip it).")
 FLAGS = flags.FLAGS
 
 
@@ -82,6 +82,14 @@ def matmul_gflops(seconds: float, size: int = 1024) -> float:
     return 2 * size**3 * cores * repeats / elapsed / 1e9
 
 
+def machine() -> str:
+    """The GPUs' names when TensorFlow sees any, else the CPU's."""
+    gpus = [tf.config.experimental.get_device_details(gpu).get("device_name", "GPU")
+            for gpu in tf.config.list_physical_devices("GPU")]
+    cpu = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    return f"{', '.join(gpus)} (host: {cpu})" if gpus else cpu
+
+
 def timed(function, *args) -> float:
     function(*args)  # trace and warm up
     start = time.perf_counter()
@@ -118,21 +126,21 @@ def benchmark(options: dict) -> dict:
     infer_seconds = timed(translate_all)
     flops = train_step_flops(model) * global_batch
     achieved = flops * FLAGS.steps / train_seconds / 1e9
-    peak = matmul_gflops(FLAGS.matmul_seconds)
+    peak = matmul_gflops(FLAGS.matmul_seconds) if FLAGS.matmul_seconds > 0 else None
     return {
         "config": {key: options[key] for key in (
             "crop_size", "batch_size", "strategy", "mixed_precision", "xla",
             "intra_op_threads", "inter_op_threads")},
         "replicas": strategy.num_replicas_in_sync,
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": machine(),
         "train_images_per_sec": round(FLAGS.steps * global_batch / train_seconds, 1),
         "inference_images_per_sec": round(
             FLAGS.batches * options["batch_size"] / infer_seconds, 1),
         "train_flops_per_step": flops,
         "flops_method": "analytical, from the conv layers' shapes",
         "achieved_gflops": round(achieved, 2),
-        "matmul_peak_gflops": round(peak, 1),
-        "fraction_of_peak": round(achieved / peak, 4),
+        "matmul_peak_gflops": peak and round(peak, 1),
+        "fraction_of_peak": peak and round(achieved / peak, 4),
         "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
