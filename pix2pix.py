@@ -102,6 +102,9 @@ flags.DEFINE_enum("strategy", "auto", list(STRATEGIES),
                   "'one_device', or 'auto': mirrored when several GPUs are visible.")
 flags.DEFINE_integer("cpu_devices", 1, "Without GPUs, split the CPU into this many devices "
                      "for --strategy mirrored (to try data parallelism on one machine).")
+flags.DEFINE_boolean("sync_batch_norm", False, "With several replicas, normalise with the "
+                     "statistics of the whole global batch, as one device with that batch "
+                     "would, instead of each replica's own images.")
 flags.DEFINE_enum("mixed_precision", "off", ["off", "float16", "bfloat16"],
                   "Compute in float16 (with loss scaling; for GPUs) or bfloat16, keeping "
                   "float32 weights.")

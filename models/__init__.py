@@ -28,13 +28,15 @@ def preprocessing(options: Mapping, training: bool = False) -> Preprocessing:
 def build_pix2pix(options: Mapping) -> Pix2Pix:
     """Generator, discriminator and optimisers, configured by flag values."""
     in_channels, out_channels = preprocessing(options).channels
+    sync_norm = options.get("sync_batch_norm", False)  # training only: one replica elsewhere
     generator = build_generator(
         crop_size=options["crop_size"], ngf=options["ngf"], in_channels=in_channels,
         out_channels=out_channels, decoder=options["decoder"],
         separable_conv=options["separable_conv"],
-        inference_dropout=options["inference_dropout"], seed=options["seed"])
+        inference_dropout=options["inference_dropout"], seed=options["seed"],
+        sync_norm=sync_norm)
     discriminator = build_discriminator(
         crop_size=options["crop_size"], ndf=options["ndf"], in_channels=in_channels,
-        target_channels=out_channels, n_layers=options["n_layers_d"])
+        target_channels=out_channels, n_layers=options["n_layers_d"], sync_norm=sync_norm)
     return Pix2Pix(generator, discriminator, lr=options["lr"], beta1=options["beta1"],
                    l1_weight=options["l1_weight"], gan_weight=options["gan_weight"])

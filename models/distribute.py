@@ -5,7 +5,9 @@ The pix2pix step runs once per replica on that replica's share of the global bat
 replicas, so the gradients the optimiser sums across replicas are those of the
 global batch's mean loss. Batch norm keeps pix2pix's semantics per replica: each
 replica normalises with the statistics of its own images (instance norm at one
-image per replica), exactly as a single device with --batch_size images would.
+image per replica), exactly as a single device with --batch_size images would;
+--sync_batch_norm pools the statistics of all replicas instead, as a single device
+with the global batch would.
 """
 
 from __future__ import annotations

@@ -15,11 +15,17 @@ WEIGHT_INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
 class BatchStatNorm(keras.layers.Layer):
-    """Batch norm with the current batch's statistics, always; no moving averages."""
+    """Batch norm with the current batch's statistics, always; no moving averages.
 
-    def __init__(self, epsilon: float = 1e-5, **kwargs):
+    `synchronized=True` takes the statistics over every replica's images, so that N
+    replicas of b images normalise as one device with a batch of N x b would; without it
+    each replica normalises with its own images (instance norm at one image each).
+    """
+
+    def __init__(self, epsilon: float = 1e-5, synchronized: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.epsilon = epsilon
+        self.synchronized = synchronized
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -29,15 +35,28 @@ class BatchStatNorm(keras.layers.Layer):
         self.offset = self.add_weight(shape=(channels,), name="offset", initializer="zeros")
 
     def call(self, x):
+        scale, offset = tf.cast(self.scale, tf.float32), tf.cast(self.offset, tf.float32)
+        replica = tf.distribute.get_replica_context()
+        if self.synchronized and replica is not None and replica.num_replicas_in_sync > 1:
+            # Sums over all replicas; the mean first, then the squared deviations from it,
+            # which is as exact as one device's variance. The all-reduces are differentiable.
+            x32 = tf.cast(x, tf.float32)
+            count = tf.cast(tf.reduce_prod(tf.shape(x32)[:-1]), tf.float32)
+            total, count = replica.all_reduce("SUM", [tf.reduce_sum(x32, [0, 1, 2]), count])
+            mean = total / count
+            squares = replica.all_reduce("SUM", tf.reduce_sum(tf.square(x32 - mean), [0, 1, 2]))
+            y = tf.nn.batch_normalization(x32, mean, squares / count, offset, scale,
+                                          self.epsilon)
+            return tf.cast(y, x.dtype)
         # The fused kernel in training mode normalises with the batch's mean and
         # (biased) variance, exactly tf.nn.moments + batch_normalization, in one op.
         y, _, _ = tf.compat.v1.nn.fused_batch_norm(
-            x, tf.cast(self.scale, tf.float32), tf.cast(self.offset, tf.float32),
-            epsilon=self.epsilon, is_training=True)
+            x, scale, offset, epsilon=self.epsilon, is_training=True)
         return y
 
     def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
+        return {**super().get_config(), "epsilon": self.epsilon,
+                "synchronized": self.synchronized}
 
 
 class InferenceDropout(keras.layers.Layer):

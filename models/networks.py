@@ -70,8 +70,12 @@ def _up(x, channels: int, separable: bool):
 
 def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
                     out_channels: int = 3, decoder: str = "auto", separable_conv: bool = False,
-                    inference_dropout: bool = True, seed: int | None = None) -> keras.Model:
-    """U-Net: [b, crop, crop, in_channels] => [b, crop, crop, out_channels], all in [-1, 1]."""
+                    inference_dropout: bool = True, seed: int | None = None,
+                    sync_norm: bool = False) -> keras.Model:
+    """U-Net: [b, crop, crop, in_channels] => [b, crop, crop, out_channels], all in [-1, 1].
+
+    `sync_norm` normalises over all replicas' images (see BatchStatNorm).
+    """
     encoder_widths, decoder_widths = unet_widths(crop_size, ngf, decoder)
     inputs = keras.Input((crop_size, crop_size, in_channels), name="inputs")
 
@@ -82,7 +86,7 @@ def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
     for width in encoder_widths[1:]:
         x = layers.LeakyReLU(0.2)(x)
         x = _down(width, separable_conv)(x)
-        x = BatchStatNorm()(x)
+        x = BatchStatNorm(synchronized=sync_norm)(x)
         skips.append(x)
 
     # decoder_6..2 ("liao"): 1x1x128 => 2x2x128 => 4x4x128 => 8x8x128 => 16x16x64 => 32x32x32,
@@ -93,7 +97,7 @@ def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
             x = layers.Concatenate()([x, skips[-1 - index]])
         x = layers.ReLU()(x)
         x = _up(x, width, separable_conv)
-        x = BatchStatNorm()(x)
+        x = BatchStatNorm(synchronized=sync_norm)(x)
         if index < DECODER_DROPOUT_LAYERS:
             x = InferenceDropout(0.5, at_inference=inference_dropout,
                                  seed=None if seed is None else seed + index)(x)
@@ -114,7 +118,8 @@ def _patch_conv(x, channels: int, stride: int):
 
 
 def build_discriminator(crop_size: int = 64, ndf: int = 16, in_channels: int = 3,
-                        target_channels: int = 3, n_layers: int = 1) -> keras.Model:
+                        target_channels: int = 3, n_layers: int = 1,
+                        sync_norm: bool = False) -> keras.Model:
     """PatchGAN: ([b, crop, crop, in], [b, crop, crop, target]) => [b, 30, 30, 1] in (0, 1)."""
     if n_layers < 1:
         raise ValueError(f"--n_layers_d must be at least 1, got {n_layers}")
@@ -126,7 +131,7 @@ def build_discriminator(crop_size: int = 64, ndf: int = 16, in_channels: int = 3
     # n_layers = 1: [b, 32, 32, 16] => [b, 31, 31, 32]; deeper stacks halve until the last
     for i in range(1, n_layers + 1):
         x = _patch_conv(x, ndf * min(2**i, 8), stride=1 if i == n_layers else 2)
-        x = layers.LeakyReLU(0.2)(BatchStatNorm()(x))
+        x = layers.LeakyReLU(0.2)(BatchStatNorm(synchronized=sync_norm)(x))
     # [b, 31, 31, 32] => [b, 30, 30, 1]
     x = _patch_conv(x, 1, stride=1)
     outputs = layers.Activation("sigmoid", dtype="float32")(x)

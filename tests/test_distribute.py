@@ -11,12 +11,17 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
+
+import pytest
+import tensorflow as tf
 
 REPO = Path(__file__).resolve().parent.parent
 
-# One mirrored step on 2 replicas x 1 image against the same step done by hand on one
-# device: the mean of the two single-image gradients, applied once.
+# One mirrored step on 2 replicas x 2 images against the same step done by hand on one
+# device. Per-replica batch norm: the mean of the two half-batches' gradients, applied
+# once. Synchronised batch norm (SYNC_NORM = True): the gradient of one batch of four.
 MIRRORED_STEP = textwrap.dedent("""
     import numpy as np
     import tensorflow as tf
@@ -31,7 +36,8 @@ MIRRORED_STEP = textwrap.dedent("""
     options = dict(which_direction="BtoA", lab_colorization=False, crop_size=64,
                    scale_size=64, flip=False, aspect_ratio=1.0, ngf=16, ndf=16, n_layers_d=1,
                    decoder="auto", separable_conv=False, inference_dropout=True, seed=3,
-                   lr=2e-4, beta1=0.5, l1_weight=100.0, gan_weight=1.0)
+                   lr=2e-4, beta1=0.5, l1_weight=100.0, gan_weight=1.0,
+                   sync_batch_norm=SYNC_NORM)
 
     def build():
         tf.keras.utils.set_random_seed(3)
@@ -49,8 +55,10 @@ MIRRORED_STEP = textwrap.dedent("""
     with strategy.scope():
         mirrored = build()
     single = build()
-    images = tf.random.stateless_uniform([2, 64, 64, 3], [1, 2], -1, 1)
-    targets = tf.random.stateless_uniform([2, 64, 64, 3], [3, 4], -1, 1)
+    # Two images per replica: with one, synchronised batch norm at the 1x1 level would
+    # normalise two values, a gradient so ill-conditioned that rounding alone moves it.
+    images = tf.random.stateless_uniform([4, 64, 64, 3], [1, 2], -1, 1)
+    targets = tf.random.stateless_uniform([4, 64, 64, 3], [3, 4], -1, 1)
     dataset = tf.data.Dataset.from_tensors((images, targets)).repeat()
     step = tf.function(distributed_step(
         mirrored, strategy, iter(strategy.experimental_distribute_dataset(dataset))))
@@ -59,15 +67,16 @@ MIRRORED_STEP = textwrap.dedent("""
     d_vars = single.discriminator.trainable_variables
     g_vars = single.generator.trainable_variables
     d_sum, g_sum = [0.0] * len(d_vars), [0.0] * len(g_vars)
-    for i in range(2):
+    batches = [slice(0, 4)] if SYNC_NORM else [slice(0, 2), slice(2, 4)]
+    for part in batches:
         with tf.GradientTape(persistent=True) as tape:
-            outputs, real, fake = single.forward(images[i:i + 1], targets[i:i + 1])
-            gan, l1 = generator_losses(fake, targets[i:i + 1], outputs)
+            outputs, real, fake = single.forward(images[part], targets[part])
+            gan, l1 = generator_losses(fake, targets[part], outputs)
             d_loss, g_loss = discriminator_loss(real, fake), gan + 100.0 * l1
         d_sum = [s + g for s, g in zip(d_sum, tape.gradient(d_loss, d_vars))]
         g_sum = [s + g for s, g in zip(g_sum, tape.gradient(g_loss, g_vars))]
-    single.disc_optimizer.apply([g / 2 for g in d_sum], d_vars)
-    single.gen_optimizer.apply([g / 2 for g in g_sum], g_vars)
+    single.disc_optimizer.apply([g / len(batches) for g in d_sum], d_vars)
+    single.gen_optimizer.apply([g / len(batches) for g in g_sum], g_vars)
 
     worst_gap = worst_error = 0.0
     def weights(model):
@@ -86,12 +95,16 @@ def python(code: str, **kwargs) -> subprocess.CompletedProcess:
                           cwd=REPO, timeout=300, check=False, **kwargs)
 
 
-def test_mirrored_step_applies_the_mean_of_the_replicas_gradients():
-    result = python(MIRRORED_STEP)
+@pytest.mark.parametrize("sync_norm", [False, True], ids=["per_replica_norm", "sync_norm"])
+def test_mirrored_step_applies_the_gradient_of_the_global_batch(sync_norm):
+    result = python(MIRRORED_STEP.replace("SYNC_NORM", str(sync_norm)))
     assert result.returncode == 0, result.stderr[-3000:]
     gap, error, steps = re.search(r"gap (\S+) error (\S+) steps (\d+)", result.stdout).groups()
     assert float(gap) == 0.0  # replicas hold the very same weights
-    assert float(error) < 1e-5  # float rounding; summing instead of averaging fails by far
+    # Float rounding (a few 1e-6 with sync norm, whose statistics are summed in another
+    # order than the fused kernel's); summing instead of averaging, or per-replica
+    # statistics where sync was asked for, miss by 1 or more.
+    assert float(error) < 1e-5
     assert steps == "1"
 
 
@@ -105,22 +118,60 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
-def test_two_workers_train_in_step_and_the_chief_saves(tmp_path, sketchtoface_dir):
+def start_workers(run: Path, data: Path, *flags: str) -> list[subprocess.Popen]:
+    """Two multi_worker training processes on 127.0.0.1, the chief first."""
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     command = [sys.executable, str(REPO / "pix2pix.py"), "--mode", "train",
-               "--strategy", "multi_worker", "--input_dir",
-               str(sketchtoface_dir / "sketches" / "Combine"), "--output_dir",
-               str(tmp_path / "run"), "--max_steps", "4", "--seed", "5", "--progress_freq",
-               "2", "--summary_freq", "2", "--save_freq", "0"]
-    workers = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env={**os.environ, "TF_CONFIG": json.dumps(
-                                    {"cluster": cluster, "task": {"type": "worker", "index": i}})})
-               for i in range(2)]
+               "--strategy", "multi_worker", "--input_dir", str(data / "sketches" / "Combine"),
+               "--output_dir", str(run), "--seed", "5", *flags]
+    return [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1",
+                                             "TF_CONFIG": json.dumps({"cluster": cluster, "task": {
+                                                 "type": "worker", "index": i}})})
+            for i in range(2)]
+
+
+def finish(workers: list[subprocess.Popen]) -> list[str]:
+    """Each worker's stdout, once all have exited cleanly."""
     outputs = [worker.communicate(timeout=300) for worker in workers]
     for worker, (_, stderr) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, stderr[-3000:]
-    digests = [re.search(r"weights digest (\w+)", stdout).group(1) for stdout, _ in outputs]
-    assert digests[0] == digests[1]
-    assert "replicas = 2, global batch = 2" in outputs[0][0]
-    assert sorted(p.name for p in (tmp_path / "run").glob("ckpt-*.index")) == ["ckpt-4.index"]
-    assert len(list((tmp_path / "run").glob("events.out.tfevents.*"))) == 1
+    return [stdout for stdout, _ in outputs]
+
+
+def digests(outputs: list[str]) -> list[str]:
+    return [re.search(r"weights digest (\w+)", stdout).group(1) for stdout in outputs]
+
+
+def test_two_workers_train_in_step_and_the_chief_saves(tmp_path, sketchtoface_dir):
+    run = tmp_path / "run"
+    outputs = finish(start_workers(run, sketchtoface_dir, "--max_steps", "4", "--progress_freq",
+                                   "2", "--summary_freq", "2", "--save_freq", "0"))
+    assert digests(outputs)[0] == digests(outputs)[1]
+    assert "replicas = 2, global batch = 2" in outputs[0]
+    assert sorted(p.name for p in run.glob("ckpt-*.index")) == ["ckpt-4.index"]
+    assert len(list(run.glob("events.out.tfevents.*"))) == 1
+
+
+def test_after_a_worker_dies_rerunning_resumes_from_the_last_checkpoint(
+        tmp_path, sketchtoface_dir):
+    run = tmp_path / "run"
+    workers = start_workers(run, sketchtoface_dir, "--max_steps", "100000", "--save_freq", "3")
+    deadline = time.monotonic() + 300
+    while tf.train.latest_checkpoint(str(run)) is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers[1].kill()  # the other worker dies mid-training...
+    time.sleep(1)
+    workers[0].kill()  # ...and the job is stopped, as a scheduler would
+    for worker in workers:
+        worker.communicate(timeout=60)
+    saved = int(re.search(r"ckpt-(\d+)", tf.train.latest_checkpoint(str(run))).group(1))
+    assert saved > 0 and saved % 3 == 0
+
+    outputs = finish(start_workers(run, sketchtoface_dir, "--checkpoint", str(run),
+                                   "--max_steps", str(saved + 2), "--save_freq", "0"))
+    for stdout in outputs:
+        assert f"resuming from step {saved}" in stdout
+        assert f"done: {saved + 2} steps" in stdout
+    assert digests(outputs)[0] == digests(outputs)[1]
+    assert tf.train.latest_checkpoint(str(run)).endswith(f"ckpt-{saved + 2}")
