@@ -14,6 +14,12 @@ import tensorflow as tf
 WEIGHT_INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
+def several_replicas() -> tf.distribute.ReplicaContext | None:
+    """The replica context when several replicas run this step in sync, else None."""
+    replica = tf.distribute.get_replica_context()
+    return replica if replica is not None and replica.num_replicas_in_sync > 1 else None
+
+
 class BatchStatNorm(keras.layers.Layer):
     """Batch norm with the current batch's statistics, always; no moving averages.
 
@@ -36,8 +42,8 @@ class BatchStatNorm(keras.layers.Layer):
 
     def call(self, x):
         scale, offset = tf.cast(self.scale, tf.float32), tf.cast(self.offset, tf.float32)
-        replica = tf.distribute.get_replica_context()
-        if self.synchronized and replica is not None and replica.num_replicas_in_sync > 1:
+        replica = several_replicas()
+        if self.synchronized and replica:
             # Sums over all replicas; the mean first, then the squared deviations from it,
             # which is as exact as one device's variance. The all-reduces are differentiable.
             x32 = tf.cast(x, tf.float32)
@@ -75,8 +81,8 @@ class InferenceDropout(keras.layers.Layer):
     def call(self, x, training=None):
         if not (training or self.at_inference):
             return x
-        replica = tf.distribute.get_replica_context()
-        if replica is None or replica.num_replicas_in_sync == 1:
+        replica = several_replicas()
+        if not replica:
             uniform = keras.random.uniform(tf.shape(x), dtype=x.dtype, seed=self.seed_generator)
         else:
             # Under several replicas the seed state is one mirrored variable that a replica
