@@ -150,14 +150,18 @@ def test_translate_a_folder_with_the_export(deterministic_export, own_sketches, 
 
 def test_translate_one_image_from_the_checkpoint(brief_training, deterministic_export,
                                                  own_sketches, tmp_path):
-    """A training folder translates as its --noinference_dropout export does."""
+    """A training folder translates as its --noinference_dropout export does.
+
+    Within one grey level, not bit for bit: the loaded SavedModel's graph is optimised
+    apart from the in-process one, and on some CPUs (CI's) oneDNN then sums in another
+    order, which can move a pixel across a rounding boundary."""
     output_dir = tmp_path / "out"
     pix2pix("--mode", "translate", "--checkpoint", brief_training, "--input_dir",
             own_sketches / "tall.png", "--output_dir", output_dir, "--noinference_dropout")
     exported = tf.saved_model.load(str(deterministic_export / "1")).signatures[SERVING](
         image=[(own_sketches / "tall.png").read_bytes()], key=["tall"])
     written = decode((output_dir / "images" / "tall-outputs.png").read_bytes())
-    assert (written == decode(exported["image_bytes"].numpy()[0])).all()
+    assert np.abs(written.astype(int) - decode(exported["image_bytes"].numpy()[0])).max() <= 1
 
 
 @pytest.mark.parametrize("make_input, fragments", [
