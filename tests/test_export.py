@@ -164,6 +164,18 @@ def test_translate_one_image_from_the_checkpoint(brief_training, deterministic_e
     assert np.abs(written.astype(int) - decode(exported["image_bytes"].numpy()[0])).max() <= 1
 
 
+def test_a_request_of_several_images_translates_each_on_its_own(deterministic_export,
+                                                                own_sketches):
+    """The export runs a request's images through the generator together, each with its
+    own statistics: the same as one request per image."""
+    serve = tf.saved_model.load(str(deterministic_export / "1")).signatures[SERVING]
+    images = [path.read_bytes() for path in sorted(own_sketches.iterdir())]
+    together = serve(image=images, key=["a", "b", "c"])["image_bytes"].numpy()
+    for image, translated in zip(images, together, strict=True):
+        alone = serve(image=[image], key=["x"])["image_bytes"].numpy()[0]
+        assert np.abs(decode(translated).astype(int) - decode(alone)).max() <= 1
+
+
 @pytest.mark.parametrize("make_input, fragments", [
     (lambda folder: folder / "nothing", ["--input_dir", "no such folder"]),
     (lambda folder: folder / "fake.png", ["fake.png", "not an image"]),
