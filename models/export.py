@@ -13,20 +13,17 @@ import os
 import tensorflow as tf
 
 from models.data import Preprocessing
-from models.layers import normalise_each_image
 
 SERVING = "serving_default"  # encoded images in, encoded images out
 FLOAT = "float_images"  # [n, crop, crop, 3] floats in [0, 1] in and out
 
 
 class Translator(tf.Module):
-    """Images in, translated images out; every image on its own, as test mode runs a batch
-    of one: the generator, which becomes the Translator's, normalises each image with its
-    own statistics, so that a request's images run through it together."""
+    """Images in, translated images out; every image on its own (a batch of one), as test
+    mode runs it, since the generator normalises with the statistics of its batch."""
 
     def __init__(self, generator, prep: Preprocessing, filetype: str = "png"):
         super().__init__(name="translator")
-        normalise_each_image(generator)
         self.generator = generator
         # Keras's SeedGenerator is no tf.Module, so its state (dropout's noise sequence)
         # would go unsaved; listing every variable here tracks it. It advances per call.
@@ -43,34 +40,31 @@ class Translator(tf.Module):
     def signatures(self) -> dict:
         return {SERVING: self.serve, FLOAT: self.translate_floats}
 
-    def _model_input(self, encoded):
-        """One encoded image of any size => its model input, and the output width that
-        keeps its aspect ratio at height crop_size."""
+    def _generate(self, image):
+        """One uint8 or [0, 1] float image of any size => model input and output, batch 1."""
+        inputs = self._prep.single(image)[tf.newaxis]
+        return inputs, self.generator(inputs, training=False)
+
+    def _translate_one(self, encoded):
         image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+        inputs, outputs = self._generate(image)
+        # Back to the input's aspect ratio: height crop_size, width to match.
         shape = tf.cast(tf.shape(image), tf.float32)
         width = tf.maximum(1, tf.cast(tf.round(self._prep.crop_size * shape[1] / shape[0]),
                                       tf.int32))
-        return self._prep.single(image), width
+        return self._encode(self._prep.to_uint8(outputs, self._prep.brightness(inputs), width)[0])
 
     def _serve(self, image, key):
-        crop, (in_channels, _) = self._prep.crop_size, self._prep.channels
-        inputs, widths = tf.map_fn(self._model_input, image, fn_output_signature=(
-            tf.TensorSpec([crop, crop, in_channels], tf.float32), tf.TensorSpec([], tf.int32)))
-        outputs = self.generator(inputs, training=False)
-
-        def encode(translation):
-            output, model_input, width = (part[tf.newaxis] for part in translation)
-            rgb = self._prep.to_uint8(output, self._prep.brightness(model_input), width[0])
-            return self._encode(rgb[0])
-
-        translated = tf.map_fn(encode, (outputs, inputs, widths),
+        translated = tf.map_fn(self._translate_one, image,
                                fn_output_signature=tf.TensorSpec([], tf.string))
         return {"key": tf.identity(key), "image_bytes": translated}
 
     def _translate_floats(self, images):
-        inputs = tf.map_fn(self._prep.single, images)
-        outputs = self.generator(inputs, training=False)
-        return {"images": self._prep.to_rgb(outputs, self._prep.brightness(inputs))}
+        def one(image):
+            inputs, outputs = self._generate(image)
+            return self._prep.to_rgb(outputs, self._prep.brightness(inputs))[0]
+
+        return {"images": tf.map_fn(one, images)}
 
 
 def save(translator: Translator, path: str) -> None:

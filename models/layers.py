@@ -26,16 +26,12 @@ class BatchStatNorm(keras.layers.Layer):
     `synchronized=True` takes the statistics over every replica's images, so that N
     replicas of b images normalise as one device with a batch of N x b would; without it
     each replica normalises with its own images (instance norm at one image each).
-    `per_image=True` takes each image's own statistics, so that a batch of n translates
-    as n batches of one: the export runs a request's images together that way.
     """
 
-    def __init__(self, epsilon: float = 1e-5, synchronized: bool = False,
-                 per_image: bool = False, **kwargs):
+    def __init__(self, epsilon: float = 1e-5, synchronized: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.epsilon = epsilon
         self.synchronized = synchronized
-        self.per_image = per_image
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -47,37 +43,26 @@ class BatchStatNorm(keras.layers.Layer):
     def call(self, x):
         scale, offset = tf.cast(self.scale, tf.float32), tf.cast(self.offset, tf.float32)
         replica = several_replicas()
-        if not (self.per_image or (self.synchronized and replica)):
-            # The fused kernel in training mode normalises with the batch's mean and
-            # (biased) variance, exactly tf.nn.moments + batch_normalization, in one op.
-            y, _, _ = tf.compat.v1.nn.fused_batch_norm(
-                x, scale, offset, epsilon=self.epsilon, is_training=True)
-            return y
-        x32 = tf.cast(x, tf.float32)
-        if self.per_image:
-            mean, variance = tf.nn.moments(x32, axes=[1, 2], keepdims=True)
-        else:
+        if self.synchronized and replica:
             # Sums over all replicas; the mean first, then the squared deviations from it,
             # which is as exact as one device's variance. The all-reduces are differentiable.
+            x32 = tf.cast(x, tf.float32)
             count = tf.cast(tf.reduce_prod(tf.shape(x32)[:-1]), tf.float32)
             total, count = replica.all_reduce("SUM", [tf.reduce_sum(x32, [0, 1, 2]), count])
             mean = total / count
             squares = replica.all_reduce("SUM", tf.reduce_sum(tf.square(x32 - mean), [0, 1, 2]))
-            variance = squares / count
-        y = tf.nn.batch_normalization(x32, mean, variance, offset, scale, self.epsilon)
-        return tf.cast(y, x.dtype)
+            y = tf.nn.batch_normalization(x32, mean, squares / count, offset, scale,
+                                          self.epsilon)
+            return tf.cast(y, x.dtype)
+        # The fused kernel in training mode normalises with the batch's mean and
+        # (biased) variance, exactly tf.nn.moments + batch_normalization, in one op.
+        y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+            x, scale, offset, epsilon=self.epsilon, is_training=True)
+        return y
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon,
-                "synchronized": self.synchronized, "per_image": self.per_image}
-
-
-def normalise_each_image(model: keras.Model) -> None:
-    """Switches every BatchStatNorm of `model` to per-image statistics, from its next trace
-    on: a batch of n images then translates as n batches of one."""
-    for layer in model.layers:
-        if isinstance(layer, BatchStatNorm):
-            layer.per_image = True
+                "synchronized": self.synchronized}
 
 
 class InferenceDropout(keras.layers.Layer):

@@ -166,8 +166,8 @@ def test_translate_one_image_from_the_checkpoint(brief_training, deterministic_e
 
 def test_a_request_of_several_images_translates_each_on_its_own(deterministic_export,
                                                                 own_sketches):
-    """The export runs a request's images through the generator together, each with its
-    own statistics: the same as one request per image."""
+    """A request of several images translates each as a batch of one (batch norm's
+    statistics are each image's own): the same as one request per image."""
     serve = tf.saved_model.load(str(deterministic_export / "1")).signatures[SERVING]
     images = [path.read_bytes() for path in sorted(own_sketches.iterdir())]
     together = serve(image=images, key=["a", "b", "c"])["image_bytes"].numpy()

@@ -99,19 +99,6 @@ def test_batch_norm_uses_batch_statistics_at_inference():
     assert not layer.non_trainable_variables  # no moving averages kept
 
 
-def test_per_image_statistics_normalise_a_batch_as_batches_of_one():
-    x = tf.random.normal([3, 4, 4, 8], mean=2.0, stddev=3.0, seed=1)
-    batch = BatchStatNorm()
-    batch.build(x.shape)
-    per_image = BatchStatNorm(per_image=True)
-    per_image.build(x.shape)
-    per_image.set_weights([tf.random.normal([8], seed=2), tf.random.normal([8], seed=3)])
-    batch.set_weights(per_image.get_weights())
-    one_at_a_time = np.concatenate([batch(x[i : i + 1]).numpy() for i in range(3)])
-    np.testing.assert_allclose(per_image(x).numpy(), one_at_a_time, atol=1e-5)
-    assert np.abs(batch(x).numpy() - one_at_a_time).max() > 0.1  # the batch's own differ
-
-
 def test_dropout_runs_at_inference_and_repeats_under_a_seed():
     layer = InferenceDropout(0.5, seed=3)
     x = tf.ones([1, 32, 32, 8])
