@@ -5,7 +5,8 @@
 
 Training runs the very loop of `pix2pix.py --mode train` (data pipeline, strategy,
 loss averages) on synthetic images of the configured size; inference runs the
-generator one batch per call, as test mode does. FLOPs are counted analytically from
+generator one batch per call, as test mode does; the export's float signature is timed
+on --export_images images per call. FLOPs are counted analytically from
 the conv layers' shapes (multiply-adds x 2; a training step is 3 forward passes' worth
 for G and for D's two passes, one more for the generator's gradient through D), and
 compared with this machine's float32 matmul rate measured in the same process with
@@ -33,9 +34,11 @@ import pix2pix
 from models import build_pix2pix, preprocessing
 from models.data import train_dataset
 from models.distribute import distributed_step, make_strategy
+from models.export import Translator
 
 flags.DEFINE_integer("steps", 500, "Training steps to time (after a warm-up call).")
 flags.DEFINE_integer("batches", 500, "Inference batches to time.")
+flags.DEFINE_integer("export_images", 32, "Images per call to the export's float signature.")
 flags.DEFINE_float("matmul_seconds", 2.0, "How long to measure the matmul peak (0: skip it).")
 FLAGS = flags.FLAGS
 
@@ -124,6 +127,16 @@ def benchmark(options: dict) -> dict:
             translate(batch).numpy()
 
     infer_seconds = timed(translate_all)
+    # The export translates a request's images one by one inside one graph call.
+    translator = Translator(model.generator, preprocessing(options, training=False))
+    request = tf.random.uniform([FLAGS.export_images, crop, crop, 3])
+    export_calls = max(1, FLAGS.batches // FLAGS.export_images)
+
+    def export_all():
+        for _ in range(export_calls):
+            translator.translate_floats(request)["images"].numpy()
+
+    export_seconds = timed(export_all)
     flops = train_step_flops(model) * global_batch
     achieved = flops * FLAGS.steps / train_seconds / 1e9
     peak = matmul_gflops(FLAGS.matmul_seconds) if FLAGS.matmul_seconds > 0 else None
@@ -136,6 +149,7 @@ def benchmark(options: dict) -> dict:
         "train_images_per_sec": round(FLAGS.steps * global_batch / train_seconds, 1),
         "inference_images_per_sec": round(
             FLAGS.batches * options["batch_size"] / infer_seconds, 1),
+        "export_images_per_sec": round(export_calls * FLAGS.export_images / export_seconds, 1),
         "train_flops_per_step": flops,
         "flops_method": "analytical, from the conv layers' shapes",
         "achieved_gflops": round(achieved, 2),
