@@ -57,8 +57,9 @@ flags.DEFINE_string("input_dir", None, "Folder of A|B images (default: sketches/
 flags.DEFINE_string("output_dir", None, "Where to write (default: sketches_<mode>).")
 flags.DEFINE_integer("seed", None, "Random seed (default: a random one, printed and saved).")
 flags.DEFINE_string("checkpoint", None, "Folder of a training run: train resumes it, test and "
-                    "export load it; translate also takes an export's folder (default for test, "
-                    "export and translate: sketches_train).")
+                    "export load it, each with the model flags it was trained with; translate "
+                    "also takes an export's folder (default for test, export and translate: "
+                    "sketches_train).")
 flags.DEFINE_integer("max_steps", None, "Number of training steps (overrides --max_epochs).")
 flags.DEFINE_integer("max_epochs", 200, "Number of training epochs.")
 flags.DEFINE_integer("summary_freq", 100, "Write TensorBoard summaries every N steps.")
@@ -167,6 +168,8 @@ def configure_threads(options: dict) -> None:
 
 
 def train(options: dict) -> None:
+    if options["checkpoint"]:  # a resumed model keeps the shape it was trained with
+        options = load_trained_options(options)
     strategy = make_strategy(options["strategy"], options["cpu_devices"])
     chief = is_chief(strategy)
     names, images = load_examples(options)
@@ -282,6 +285,23 @@ def restore(checkpoint, checkpoint_dir: str, expect_partial: bool = False) -> No
                          f"this model ({reason})") from None
 
 
+def load_trained_options(options: dict) -> dict:
+    """The run's options, with the model-defining ones taken from the checkpoint folder."""
+    checkpoint_dir = options["checkpoint"] = options["checkpoint"] or "sketches_train"
+    path = os.path.join(checkpoint_dir, "options.json")
+    try:
+        with open(path) as file:
+            trained = json.load(file)
+    except FileNotFoundError:
+        raise UsageError(f"--checkpoint {checkpoint_dir}: no options.json; is it the "
+                         "--output_dir of a training run?") from None
+    for key in MODEL_OPTIONS:
+        if key in trained and trained[key] != options.get(key):
+            print(f"loaded {key} = {trained[key]}")
+            options[key] = trained[key]
+    return options
+
+
 def write_options(options: dict) -> None:
     os.makedirs(options["output_dir"], exist_ok=True)
     with open(os.path.join(options["output_dir"], "options.json"), "w") as file:
@@ -330,23 +350,6 @@ def start_index(output_dir: str) -> None:
     index_path = os.path.join(output_dir, "index.html")
     if os.path.exists(index_path):
         os.remove(index_path)
-
-
-def load_trained_options(options: dict) -> dict:
-    """The run's options, with the model-defining ones taken from the checkpoint folder."""
-    checkpoint_dir = options["checkpoint"] = options["checkpoint"] or "sketches_train"
-    path = os.path.join(checkpoint_dir, "options.json")
-    try:
-        with open(path) as file:
-            trained = json.load(file)
-    except FileNotFoundError:
-        raise UsageError(f"--checkpoint {checkpoint_dir}: no options.json; is it the "
-                         "--output_dir of a training run?") from None
-    for key in MODEL_OPTIONS:
-        if key in trained and trained[key] != options.get(key):
-            print(f"loaded {key} = {trained[key]}")
-            options[key] = trained[key]
-    return options
 
 
 def load_generator(options: dict):

@@ -9,7 +9,8 @@ from models.data import Preprocessing
 from models.networks import build_discriminator, build_generator
 from models.pix2pix import Pix2Pix
 
-# The options that define a trained model: test and export read them from options.json.
+# The options that define a trained model: test, export and a resumed training run read
+# them from the checkpoint folder's options.json.
 MODEL_OPTIONS = ("which_direction", "lab_colorization", "crop_size", "ngf", "ndf",
                  "n_layers_d", "decoder", "separable_conv")
 

@@ -97,7 +97,8 @@ def test_test_mode_writes_the_table_and_scores(trained, sketchtoface_dir, tmp_pa
 def test_resume_continues_the_step_count(trained, sketchtoface_dir, tmp_path):
     result = pix2pix("--mode", "train", "--input_dir", sketchtoface_dir / "sketches" / "Combine",
                      "--output_dir", tmp_path, "--checkpoint", trained[0], "--max_steps", 40,
-                     "--progress_freq", 5, "--no_flip")
+                     "--progress_freq", 5, "--no_flip", "--ngf", 8)
+    assert "loaded ngf = 16" in result.stdout  # the model as it was trained, not as asked
     assert "resuming from step 30" in result.stdout
     assert "progress  epoch 1  step 35" in result.stdout
     assert (tmp_path / "ckpt-40.index").exists()
