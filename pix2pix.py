@@ -370,13 +370,16 @@ def test(options: dict) -> None:
     write_options(options)
     start_index(output_dir)
 
-    translate = tf.function(lambda inputs: generator(inputs, training=False))
+    @tf.function
+    def translate(inputs, targets) -> dict:
+        brightness = prep.brightness(inputs, targets)
+        return {"inputs": prep.to_uint8(inputs, brightness),
+                "outputs": prep.to_uint8(generator(inputs, training=False), brightness),
+                "targets": prep.to_uint8(targets, brightness)}
+
     all_names, all_outputs, all_targets = [], [], []
     for name_tensors, inputs, targets in test_dataset(names, images, prep, options["batch_size"]):
-        brightness = prep.brightness(inputs, targets)
-        shown = {"inputs": prep.to_uint8(inputs, brightness).numpy(),
-                 "outputs": prep.to_uint8(translate(inputs), brightness).numpy(),
-                 "targets": prep.to_uint8(targets, brightness).numpy()}
+        shown = {kind: batch.numpy() for kind, batch in translate(inputs, targets).items()}
         batch_names = [name.decode() for name in name_tensors.numpy()]
         rows = save_images(os.path.join(output_dir, "images"), batch_names, shown,
                            options["output_filetype"])

@@ -68,12 +68,17 @@ def append_index(output_dir: str, rows: list[dict], with_step: bool = False) -> 
 def score(outputs: np.ndarray, targets: np.ndarray) -> dict[str, np.ndarray]:
     """Per-image L1 (mean absolute error, [0, 1] pixel units), PSNR (dB) and SSIM
     of uint8 outputs against uint8 targets, both [n, h, w, 3]."""
+    return {metric: values.numpy() for metric, values in _scores(outputs, targets).items()}
+
+
+@tf.function  # as a graph, SSIM's filters run side by side: about twice as fast here
+def _scores(outputs, targets) -> dict:
     outputs = tf.image.convert_image_dtype(outputs, tf.float32)
     targets = tf.image.convert_image_dtype(targets, tf.float32)
     return {
-        "l1": tf.reduce_mean(tf.abs(outputs - targets), axis=[1, 2, 3]).numpy(),
-        "psnr": tf.image.psnr(outputs, targets, max_val=1.0).numpy(),
-        "ssim": tf.image.ssim(outputs, targets, max_val=1.0).numpy(),
+        "l1": tf.reduce_mean(tf.abs(outputs - targets), axis=[1, 2, 3]),
+        "psnr": tf.image.psnr(outputs, targets, max_val=1.0),
+        "ssim": tf.image.ssim(outputs, targets, max_val=1.0),
     }
 
 
