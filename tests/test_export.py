@@ -67,22 +67,28 @@ def test_export_loads_in_plain_tensorflow(deterministic_export, tmp_path):
         "[b'a', b'b']", "[[64, 51, 3], [64, 128, 3]]", "[2, 64, 64, 3] True True", "False"]
 
 
-def test_export_translates_like_test_mode(deterministic_export, brief_training,
-                                          sketchtoface_dir, tmp_path):
+@pytest.fixture(scope="module")
+def loaded_export(deterministic_export):
+    """deterministic_export, loaded once with plain tf.saved_model.load."""
+    return tf.saved_model.load(str(deterministic_export / "1"))
+
+
+def test_export_translates_like_test_mode(loaded_export, brief_training, sketchtoface_dir,
+                                          tmp_path):
     test_dir = tmp_path / "test"
     pix2pix("--mode", "test", "--input_dir", sketchtoface_dir / "sketches" / "test",
             "--checkpoint", brief_training, "--output_dir", test_dir, "--noinference_dropout",
             "--seed", 1)
-    model = tf.saved_model.load(str(deterministic_export / "1"))
+    serve, translate_floats = (loaded_export.signatures[key] for key in (SERVING, FLOAT))
     for name in ("f005", "f006", "f007"):
         pair = cv2.imread(str(sketchtoface_dir / "sketches" / "test" / f"{name}.png"))
         sketch = cv2.cvtColor(pair[:, 64:], cv2.COLOR_BGR2RGB)  # BtoA: B is the input
         expected = decode((test_dir / "images" / f"{name}-outputs.png").read_bytes())
-        calls = [model.signatures[SERVING](image=[png(sketch)], key=[name]) for _ in range(2)]
+        calls = [serve(image=[png(sketch)], key=[name]) for _ in range(2)]
         first, second = (call["image_bytes"].numpy()[0] for call in calls)
         assert first == second  # no dropout: repeatable
         assert np.abs(decode(first).astype(int) - expected).max() <= 1
-        floats = model.signatures[FLOAT](images=sketch[np.newaxis] / np.float32(255))["images"]
+        floats = translate_floats(images=sketch[np.newaxis] / np.float32(255))["images"]
         assert np.abs(floats.numpy()[0] * 255 - expected).max() <= 1
 
 
@@ -148,27 +154,26 @@ def test_translate_a_folder_with_the_export(deterministic_export, own_sketches, 
                                   check=False), "already holds translations")
 
 
-def test_translate_one_image_from_the_checkpoint(brief_training, deterministic_export,
-                                                 own_sketches, tmp_path):
+def test_translate_one_image_from_the_checkpoint(brief_training, loaded_export, own_sketches,
+                                                 tmp_path):
     """A training folder translates as its --noinference_dropout export does.
 
     Within one grey level, not bit for bit: the loaded SavedModel's graph is optimised
     apart from the in-process one, and the float sums are not promised to repeat bit for
-    bit; once, in CI, a pixel rounded the other way (not reproduced in 6 reruns here)."""
+    bit; once, in CI, the two differed (not reproduced in 6 reruns here)."""
     output_dir = tmp_path / "out"
     pix2pix("--mode", "translate", "--checkpoint", brief_training, "--input_dir",
             own_sketches / "tall.png", "--output_dir", output_dir, "--noinference_dropout")
-    exported = tf.saved_model.load(str(deterministic_export / "1")).signatures[SERVING](
+    exported = loaded_export.signatures[SERVING](
         image=[(own_sketches / "tall.png").read_bytes()], key=["tall"])
     written = decode((output_dir / "images" / "tall-outputs.png").read_bytes())
     assert np.abs(written.astype(int) - decode(exported["image_bytes"].numpy()[0])).max() <= 1
 
 
-def test_a_request_of_several_images_translates_each_on_its_own(deterministic_export,
-                                                                own_sketches):
+def test_a_request_of_several_images_translates_each_on_its_own(loaded_export, own_sketches):
     """A request of several images translates each as a batch of one (batch norm's
     statistics are each image's own): the same as one request per image."""
-    serve = tf.saved_model.load(str(deterministic_export / "1")).signatures[SERVING]
+    serve = loaded_export.signatures[SERVING]
     images = [path.read_bytes() for path in sorted(own_sketches.iterdir())]
     together = serve(image=images, key=["a", "b", "c"])["image_bytes"].numpy()
     for image, translated in zip(images, together, strict=True):
