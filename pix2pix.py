@@ -31,7 +31,15 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from models import MODEL_OPTIONS, build_pix2pix, preprocessing
-from models.data import image_name, list_images, load_images, read_rgb, test_dataset, train_dataset
+from models.data import (
+    image_name,
+    labels_of,
+    list_images,
+    load_images,
+    read_rgb,
+    test_dataset,
+    train_dataset,
+)
 from models.distribute import STRATEGIES, distributed_step, is_chief, make_strategy
 from models.export import ImageTranslator, Translator, save, saved_model_dir
 from models.networks import unet_depth
@@ -42,6 +50,7 @@ from models.outputs import (
     score,
     write_metrics,
 )
+from models.pix2pix import GAN_LOSSES
 
 DEFAULT_DIRS = {  # mode => (input_dir, output_dir), Liao's layout
     "train": ("sketches/Combine", "sketches_train"),
@@ -50,7 +59,17 @@ DEFAULT_DIRS = {  # mode => (input_dir, output_dir), Liao's layout
     "translate": (None, "sketches_translate"),
 }
 
+# --preset fills in the flags a user did not give; "liao" is the SketchToFace run as
+# published, "improved" the recipe that cross-validation chose (README, tools/crossval.py).
+PRESETS = {
+    "liao": {},
+    "improved": {},
+}
+
 flags.DEFINE_enum("mode", "train", ["train", "test", "export", "translate"], "What to do.")
+flags.DEFINE_enum("preset", "liao", list(PRESETS), "Training recipe: 'liao' (SketchToFace as "
+                  "published) or 'improved' (the cross-validated best; see the README). "
+                  "Flags given explicitly override it.")
 flags.DEFINE_string("input_dir", None, "Folder of A|B images (default: sketches/Combine for "
                     "train, sketches/test for test); for translate, one image or a folder "
                     "of single images of any size.")
@@ -84,6 +103,22 @@ flags.DEFINE_integer("n_layers_d", 1, "Discriminator layers between the first an
 flags.DEFINE_enum("decoder", "auto", ["auto", "liao", "mirrored"],
                   "U-Net decoder widths: 'liao' (SketchToFace), 'mirrored' (Hesse), or "
                   "'auto': liao at crop 64, mirrored otherwise.")
+flags.DEFINE_enum("gan_loss", "vanilla", list(GAN_LOSSES), "Adversarial loss: pix2pix's "
+                  "cross-entropy ('vanilla'), least squares ('lsgan') or 'hinge'.")
+flags.DEFINE_boolean("spectral_norm", False, "Spectral normalisation of the discriminator's "
+                     "convolutions.")
+flags.DEFINE_integer("lr_decay_epochs", 0, "Decay the learning rate linearly to zero over "
+                     "the last N epochs (0: constant, as pix2pix).")
+flags.DEFINE_string("label_pattern", None, "Condition G and D on a label: the first capture "
+                    "group of this regular expression searched in each file name (without "
+                    "extension); SketchToFace's gender: '^([fm])'.")
+flags.DEFINE_string("label", None, "Test and translate: the label of files whose names do not "
+                    "match the model's --label_pattern.")
+flags.DEFINE_boolean("shuffle_labels", False, "Train on labels shuffled among the images (a "
+                     "control: what label conditioning gains without the labels' meaning).")
+flags.DEFINE_boolean("swap_rb", False, "Export and translate: the training photos had red and "
+                     "blue swapped (SketchToFace's have), so swap them back: the model then "
+                     "takes and gives natural colours. Recorded in the export.")
 flags.DEFINE_boolean("flip", True, "Flip training images horizontally.")
 flags.DEFINE_boolean("no_flip", False, "Don't flip training images (Hesse's spelling).")
 flags.DEFINE_float("lr", 0.0002, "Initial learning rate for Adam.")
@@ -140,6 +175,10 @@ def main(argv):
 def resolve_options() -> dict:
     """Flag values with the mode-dependent defaults filled in."""
     options = {flag.name: flag.value for flag in FLAGS.get_flags_for_module(sys.modules[__name__])}
+    for name, value in PRESETS[options["preset"]].items():
+        if not FLAGS[name].present:
+            options[name] = value
+    options["labels"] = None  # training finds them with --label_pattern
     default_input, default_output = DEFAULT_DIRS[options["mode"]]
     options["input_dir"] = options["input_dir"] or default_input
     options["output_dir"] = options["output_dir"] or default_output
@@ -173,6 +212,7 @@ def train(options: dict) -> None:
     strategy = make_strategy(options["strategy"], options["cpu_devices"])
     chief = is_chief(strategy)
     names, images = load_examples(options)
+    label_indices = training_labels(options, names)
     prep = preprocessing(options, training=True)
     global_batch = options["batch_size"] * strategy.num_replicas_in_sync
     steps_per_epoch = math.ceil(len(names) / global_batch)
@@ -184,7 +224,7 @@ def train(options: dict) -> None:
     tf.keras.utils.set_random_seed(options["seed"])
     set_precision(options["mixed_precision"])
     with strategy.scope():
-        model = build_pix2pix(options)
+        model = build_pix2pix(options, max_steps, steps_per_epoch)
     print(f"parameter_count = {model.count_params()}")
 
     # Every worker saves (saving is collective), but only the chief into --output_dir
@@ -201,7 +241,7 @@ def train(options: dict) -> None:
         write_options(options)
 
     iterator = iter(strategy.experimental_distribute_dataset(
-        train_dataset(images, prep, global_batch, seed=options["seed"])))
+        train_dataset(images, prep, global_batch, options["seed"], label_indices)))
     step_once = distributed_step(model, strategy, iterator, jit_compile=options["xla"])
 
     @tf.function
@@ -254,6 +294,33 @@ def train(options: dict) -> None:
     print(f"done: {model.step} steps, checkpoint in {options['output_dir']}")
     if options["strategy"] == "multi_worker":  # lets people check that workers agree
         print(f"weights digest {model.weights_digest()}")
+
+
+def training_labels(options: dict, names: list[str]) -> np.ndarray | None:
+    """With --label_pattern, each pair's label index; the label set goes into options
+    (a resumed run keeps the set it was trained with)."""
+    if not options["label_pattern"]:
+        return None
+    labels = labels_of(names, options["label_pattern"])
+    options["labels"] = options["labels"] or sorted(set(labels))
+    prep = preprocessing(options)
+    indices = np.array([prep.label_index(label) for label in labels], np.int32)
+    counts = ", ".join(f"{label} {labels.count(label)}" for label in options["labels"])
+    print(f"labels = {counts}")
+    if options["shuffle_labels"]:
+        indices = np.random.default_rng(options["seed"]).permutation(indices)
+    return indices
+
+
+def test_labels(options: dict, names: list[str], prep) -> np.ndarray | None:
+    """Each test image's label index: from its name, else --label."""
+    if not prep.labels:
+        if options["label"]:
+            raise UsageError(f"--label {options['label']}: the model in "
+                             f"{options['checkpoint']} was trained without labels")
+        return None
+    labels = labels_of(names, options["label_pattern"], options["label"])
+    return np.array([prep.label_index(label) for label in labels], np.int32)
 
 
 def set_precision(mode: str) -> None:
@@ -312,7 +379,8 @@ def displayable(result: dict, prep) -> dict:
     """A train step's images as uint8 numpy arrays, for summaries and display."""
     brightness = prep.brightness(result["inputs"], result["targets"])
     shown = {kind: prep.to_uint8(result[kind], brightness).numpy()
-             for kind in ("inputs", "targets", "outputs")}
+             for kind in ("targets", "outputs")}
+    shown["inputs"] = prep.to_uint8(prep.image_part(result["inputs"]), brightness).numpy()
     for kind in ("predict_real", "predict_fake"):
         shown[kind] = tf.image.convert_image_dtype(result[kind], tf.uint8, saturate=True).numpy()
     return shown
@@ -366,6 +434,7 @@ def test(options: dict) -> None:
     check_fresh(output_dir, options["overwrite"], "test results")
     names, images = load_examples(options)
     prep = preprocessing(options, training=False)
+    label_indices = test_labels(options, names, prep)
     generator = load_generator(options)
     write_options(options)
     start_index(output_dir)
@@ -373,12 +442,13 @@ def test(options: dict) -> None:
     @tf.function
     def translate(inputs, targets) -> dict:
         brightness = prep.brightness(inputs, targets)
-        return {"inputs": prep.to_uint8(inputs, brightness),
+        return {"inputs": prep.to_uint8(prep.image_part(inputs), brightness),
                 "outputs": prep.to_uint8(generator(inputs, training=False), brightness),
                 "targets": prep.to_uint8(targets, brightness)}
 
     all_names, all_outputs, all_targets = [], [], []
-    for name_tensors, inputs, targets in test_dataset(names, images, prep, options["batch_size"]):
+    batches = test_dataset(names, images, prep, options["batch_size"], label_indices)
+    for name_tensors, inputs, targets in batches:
         shown = {kind: batch.numpy() for kind, batch in translate(inputs, targets).items()}
         batch_names = [name.decode() for name in name_tensors.numpy()]
         rows = save_images(os.path.join(output_dir, "images"), batch_names, shown,
@@ -402,7 +472,8 @@ def translator(options: dict) -> Translator:
     """The trained generator in --checkpoint with the pre- and post-processing around it."""
     options = load_trained_options(options)
     return Translator(load_generator(options), preprocessing(options),
-                      options["output_filetype"])
+                      options["output_filetype"], swap_rb=options["swap_rb"],
+                      label_pattern=options["label_pattern"])
 
 
 def export(options: dict) -> None:
@@ -436,12 +507,23 @@ def translate(options: dict) -> None:
     if saved_model_dir(source):
         model = ImageTranslator.load(source)
     else:
-        model = ImageTranslator(translator(options).serve)
+        model = ImageTranslator.wrap(translator(options))
+    labels = [None] * len(paths)
+    if model.labels:
+        labels = labels_of([image_name(path) for path in paths], model.label_pattern,
+                           options["label"])
+        unknown = sorted(set(labels) - set(model.labels))
+        if unknown:
+            raise UsageError(f"label {unknown[0]!r} was not seen in training; the model knows "
+                             f"{', '.join(model.labels)}")
+    elif options["label"]:
+        raise UsageError(f"--label {options['label']}: the model in {source} was trained "
+                         "without labels")
     start_index(output_dir)
-    for path in paths:
+    for path, label in zip(paths, labels, strict=True):
         with open(path, "rb") as file:
             try:
-                _, (encoded,) = model([file.read()])
+                _, (encoded,) = model([file.read()], labels=label and [label])
             except ValueError as error:
                 raise UsageError(f"{path}: {error}") from None
         output = cv2.cvtColor(cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR),

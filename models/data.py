@@ -7,6 +7,7 @@ One place for train, test and export: a folder of side-by-side A|B images become
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 import cv2
@@ -35,6 +36,29 @@ def list_images(input_dir: str) -> list[str]:
     if all(image_name(path).isdigit() for path in paths):
         return sorted(paths, key=lambda path: int(image_name(path)))
     return sorted(paths)
+
+
+def labels_of(names: list[str], pattern: str, fallback: str | None = None) -> list[str]:
+    """Each name's label: the first capture group of `pattern` searched in the name (the
+    file name without its extension); `fallback` for names it does not match."""
+    try:
+        regex = re.compile(pattern)
+    except re.error as error:
+        raise DataError(f"--label_pattern {pattern!r}: not a regular expression ({error})") \
+            from None
+    if regex.groups < 1:
+        raise DataError(f"--label_pattern {pattern!r}: needs a capture group, as in '^([fm])'")
+    labels = []
+    for name in names:
+        match = regex.search(name)
+        if match and match.group(1):
+            labels.append(match.group(1))
+        elif fallback is not None:
+            labels.append(fallback)
+        else:
+            raise DataError(f"{name}: its name does not match --label_pattern {pattern!r}; "
+                            "give its label with --label")
+    return labels
 
 
 def read_rgb(path: str) -> np.ndarray:
@@ -110,13 +134,42 @@ class Preprocessing:
     scale_size: int = 64
     flip: bool = True
     aspect_ratio: float = 1.0
+    labels: tuple[str, ...] = ()  # --label_pattern's label set; each adds an input plane
 
     @property
-    def channels(self) -> tuple[int, int]:
-        """(input, target) channels: lab splits L (1) from ab (2)."""
+    def image_channels(self) -> tuple[int, int]:
+        """(input, target) image channels: lab splits L (1) from ab (2)."""
         if not self.lab_colorization:
             return 3, 3
         return (1, 2) if self.which_direction == "AtoB" else (2, 1)
+
+    @property
+    def channels(self) -> tuple[int, int]:
+        """(input, target) channels of the model: the input image, then one plane per label."""
+        image_in, image_out = self.image_channels
+        return image_in + len(self.labels), image_out
+
+    def label_index(self, label: str) -> int:
+        if label not in self.labels:
+            raise DataError(f"label {label!r} was not seen in training; the model knows "
+                            f"{', '.join(self.labels)}")
+        return self.labels.index(label)
+
+    def add_label(self, inputs, label_index):
+        """Conditions an input on its label: one constant plane per label, 1 for its own
+        and 0 for the others, after the image channels. A no-op for an unlabelled model."""
+        if not self.labels:
+            return inputs
+        return self.add_label_weights(
+            inputs, tf.one_hot(label_index, len(self.labels), dtype=inputs.dtype))
+
+    def add_label_weights(self, inputs, weights):
+        """`inputs` [..., h, w, c] with one constant plane per entry of `weights` [labels]."""
+        return tf.concat([inputs, tf.ones_like(inputs[..., :1]) * weights], axis=-1)
+
+    def image_part(self, inputs):
+        """A model input without its label planes."""
+        return inputs[..., :self.image_channels[0]]
 
     def split(self, image):
         """A stored uint8 image => (inputs, targets) in [-1, 1]."""
@@ -132,7 +185,7 @@ class Preprocessing:
 
     def augment(self, inputs, targets, training: bool):
         """Resize to scale_size, then (training only) one flip and one crop for both images."""
-        in_channels = self.channels[0]
+        in_channels = self.image_channels[0]
         pair = tf.concat([inputs, targets], axis=-1)  # transformed together, so they stay aligned
         if training and self.flip:
             pair = tf.image.random_flip_left_right(pair)
@@ -145,7 +198,7 @@ class Preprocessing:
 
     def brightness(self, inputs, targets=None):
         """The A image, which in lab mode is the brightness (L) that to_rgb colours."""
-        return inputs if self.which_direction == "AtoB" else targets
+        return self.image_part(inputs) if self.which_direction == "AtoB" else targets
 
     def single(self, image):
         """One unpaired image (a user's sketch, any size, uint8 or float in [0, 1]) => its
@@ -180,24 +233,41 @@ class Preprocessing:
                                             saturate=True)
 
 
+def _examples(images: np.ndarray, label_indices, prep: Preprocessing, training: bool):
+    """The stored images (with their label indices) and the function that makes each one
+    (inputs with their label planes, targets)."""
+    if label_indices is None:
+        # Unlabelled: exactly the ops of an unconditioned model, so that the random flips
+        # (whose seeds follow the op count) draw as they always have.
+        return (tf.data.Dataset.from_tensor_slices(images),
+                lambda image: prep.augment(*prep.split(image), training=training))
+
+    def pair(image, label_index):
+        inputs, targets = prep.augment(*prep.split(image), training=training)
+        return prep.add_label(inputs, label_index), targets
+
+    examples = (images, np.asarray(label_indices, np.int32))
+    return tf.data.Dataset.from_tensor_slices(examples), pair
+
+
 def train_dataset(images: np.ndarray, prep: Preprocessing, batch_size: int,
-                  seed: int | None = None) -> tf.data.Dataset:
+                  seed: int | None = None, label_indices=None) -> tf.data.Dataset:
     """Endless shuffled, augmented (inputs, targets) batches; reshuffled every epoch."""
-    return (tf.data.Dataset.from_tensor_slices(images)
+    examples, pair = _examples(images, label_indices, prep, training=True)
+    return (examples
             .cache()
             .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
             .repeat()
-            .map(lambda image: prep.augment(*prep.split(image), training=True),
-                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .map(pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .batch(batch_size, drop_remainder=True)
             .prefetch(tf.data.AUTOTUNE))
 
 
 def test_dataset(names: list[str], images: np.ndarray, prep: Preprocessing,
-                 batch_size: int) -> tf.data.Dataset:
+                 batch_size: int, label_indices=None) -> tf.data.Dataset:
     """Every image once, in order: (names, inputs, targets) batches."""
-    pairs = tf.data.Dataset.from_tensor_slices(images).map(
-        lambda image: prep.augment(*prep.split(image), training=False))
+    examples, pair = _examples(images, label_indices, prep, training=False)
+    pairs = examples.map(pair)
     return (tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(names), pairs)
             .map(lambda name, pair: (name, *pair))
             .batch(batch_size)

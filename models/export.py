@@ -22,49 +22,82 @@ class Translator(tf.Module):
     """Images in, translated images out; every image on its own (a batch of one), as test
     mode runs it, since the generator normalises with the statistics of its batch."""
 
-    def __init__(self, generator, prep: Preprocessing, filetype: str = "png"):
+    def __init__(self, generator, prep: Preprocessing, filetype: str = "png",
+                 swap_rb: bool = False, label_pattern: str | None = None):
         super().__init__(name="translator")
         self.generator = generator
         # Keras's SeedGenerator is no tf.Module, so its state (dropout's noise sequence)
         # would go unsaved; listing every variable here tracks it. It advances per call.
         self.generator_variables = list(generator.variables)
+        # Saved with the model, so that whoever loads it can list and check the labels
+        self.labels = tf.Variable(list(prep.labels), dtype=tf.string, trainable=False,
+                                  shape=[None], name="labels")
+        self.label_pattern = tf.Variable(label_pattern or "", trainable=False,
+                                         name="label_pattern")
         self._prep = prep
+        self._swap_rb = swap_rb
         self._encode = tf.io.encode_png if filetype == "png" else tf.io.encode_jpeg
         crop = prep.crop_size
+        label_spec = [tf.TensorSpec([None], tf.string, name="label")] if prep.labels else []
         self.serve = tf.function(self._serve, input_signature=[
             tf.TensorSpec([None], tf.string, name="image"),
-            tf.TensorSpec([None], tf.string, name="key")])
+            tf.TensorSpec([None], tf.string, name="key"), *label_spec])
         self.translate_floats = tf.function(self._translate_floats, input_signature=[
-            tf.TensorSpec([None, crop, crop, 3], tf.float32, name="images")])
+            tf.TensorSpec([None, crop, crop, 3], tf.float32, name="images"), *label_spec])
 
     def signatures(self) -> dict:
         return {SERVING: self.serve, FLOAT: self.translate_floats}
 
-    def _generate(self, image):
-        """One uint8 or [0, 1] float image of any size => model input and output, batch 1."""
+    def _label_weights(self, label):
+        """A label's planes: one-hot; an empty label weighs every label equally."""
+        known = tf.constant(self._prep.labels)
+        matches = tf.cast(tf.equal(known, label), tf.float32)
+        tf.debugging.assert_equal(
+            tf.logical_or(tf.equal(label, ""), tf.reduce_any(matches > 0)), True,
+            message=f"unknown label; this model knows {', '.join(self._prep.labels)}")
+        uniform = tf.fill(tf.shape(matches), 1 / len(self._prep.labels))
+        return tf.cond(tf.equal(label, ""), lambda: uniform, lambda: matches)
+
+    def _generate(self, image, label=None):
+        """One uint8 or [0, 1] float image of any size (and its label, for a labelled
+        model) => model input and output, batch 1."""
+        if self._swap_rb:
+            image = image[..., ::-1]  # natural RGB => the training photos' BGR
         inputs = self._prep.single(image)[tf.newaxis]
+        if label is not None:
+            inputs = self._prep.add_label_weights(inputs, self._label_weights(label))
         return inputs, self.generator(inputs, training=False)
 
-    def _translate_one(self, encoded):
+    def _rgb(self, outputs, inputs, width=None):
+        rgb = self._prep.to_rgb(outputs, self._prep.brightness(inputs), width)[0]
+        return rgb[..., ::-1] if self._swap_rb else rgb
+
+    def _translate_one(self, encoded, label=None):
         image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
-        inputs, outputs = self._generate(image)
+        inputs, outputs = self._generate(image, label)
         # Back to the input's aspect ratio: height crop_size, width to match.
         shape = tf.cast(tf.shape(image), tf.float32)
         width = tf.maximum(1, tf.cast(tf.round(self._prep.crop_size * shape[1] / shape[0]),
                                       tf.int32))
-        return self._encode(self._prep.to_uint8(outputs, self._prep.brightness(inputs), width)[0])
+        rgb = self._rgb(outputs, inputs, width)
+        return self._encode(tf.image.convert_image_dtype(rgb, tf.uint8, saturate=True))
 
-    def _serve(self, image, key):
-        translated = tf.map_fn(self._translate_one, image,
+    def _serve(self, image, key, label=None):
+        translate = (lambda args: self._translate_one(*args)) if label is not None \
+            else self._translate_one
+        translated = tf.map_fn(translate, image if label is None else (image, label),
                                fn_output_signature=tf.TensorSpec([], tf.string))
         return {"key": tf.identity(key), "image_bytes": translated}
 
-    def _translate_floats(self, images):
-        def one(image):
-            inputs, outputs = self._generate(image)
-            return self._prep.to_rgb(outputs, self._prep.brightness(inputs))[0]
+    def _translate_floats(self, images, label=None):
+        def one(args):
+            inputs, outputs = self._generate(*args)
+            return self._rgb(outputs, inputs)
 
-        return {"images": tf.map_fn(one, images)}
+        if label is None:
+            return {"images": tf.map_fn(lambda image: one((image,)), images)}
+        return {"images": tf.map_fn(one, (images, label),
+                                    fn_output_signature=tf.TensorSpec(images.shape[1:]))}
 
 
 def save(translator: Translator, path: str) -> None:
@@ -86,11 +119,17 @@ def saved_model_dir(path: str) -> str | None:
 
 class ImageTranslator:
     """A serving function (a Translator's, or a loaded SavedModel's) as a Python call:
-    encoded images in, (keys, encoded translations) out."""
+    encoded images (and labels, for a labelled model) in, (keys, encoded translations) out."""
 
-    def __init__(self, serve, path: str | None = None):
+    def __init__(self, serve, path: str | None = None, labels=(), label_pattern: str = ""):
         self._serve = serve
         self.path = path  # the SavedModel's folder, when loaded from one
+        self.labels = tuple(labels)
+        self.label_pattern = label_pattern
+
+    @classmethod
+    def wrap(cls, translator: Translator) -> ImageTranslator:
+        return cls(translator.serve, None, *_labels_of(translator))
 
     @classmethod
     def load(cls, path: str) -> ImageTranslator:
@@ -99,16 +138,33 @@ class ImageTranslator:
         if model_dir is None:
             raise OSError(f"{path}: holds no SavedModel (saved_model.pb, or a version "
                           "folder like 1/ with one)")
-        return cls(tf.saved_model.load(model_dir).signatures[SERVING], model_dir)
+        loaded = tf.saved_model.load(model_dir)
+        return cls(loaded.signatures[SERVING], model_dir, *_labels_of(loaded))
 
-    def __call__(self, images: list[bytes], keys: list[str] | None = None):
-        """Raises ValueError for bytes that are not an image."""
+    def __call__(self, images: list[bytes], keys: list[str] | None = None,
+                 labels: list[str] | None = None):
+        """Raises ValueError for bytes that are not an image, or an unknown label."""
         keys = keys if keys is not None else [str(i) for i in range(len(images))]
+        inputs = {"image": tf.constant(images, tf.string), "key": tf.constant(keys, tf.string)}
+        if self.labels:  # "" weighs every label equally
+            labels = labels if labels is not None else [""] * len(images)
+            inputs["label"] = tf.constant(labels, tf.string)
         try:
-            result = self._serve(image=tf.constant(images, tf.string),
-                                 key=tf.constant(keys, tf.string))
+            result = self._serve(**inputs)
         except tf.errors.InvalidArgumentError as error:
             reason = error.message.strip().splitlines()[0]
+            if "unknown label" in reason:
+                raise ValueError(f"unknown label; the model knows {', '.join(self.labels)}") \
+                    from None
             raise ValueError(f"not an image TensorFlow can decode: {reason}") from None
         return ([key.decode() for key in result["key"].numpy()],
                 list(result["image_bytes"].numpy()))
+
+
+def _labels_of(module) -> tuple[tuple[str, ...], str]:
+    """The label set and pattern a Translator (or a loaded export of one) was saved with;
+    exports made before labels existed have neither."""
+    if not hasattr(module, "labels"):
+        return (), ""
+    return (tuple(label.decode() for label in module.labels.numpy()),
+            module.label_pattern.numpy().decode())

@@ -110,29 +110,36 @@ def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
     return keras.Model(inputs, outputs, name="generator")
 
 
-def _patch_conv(x, channels: int, stride: int):
+def _patch_conv(x, channels: int, stride: int, spectral_norm: bool = False):
     # Pad by one, then a "valid" 4x4 conv: 64 => 32 at stride 2, 32 => 31 => 30 at stride 1
     x = layers.ZeroPadding2D(1)(x)
-    return layers.Conv2D(channels, 4, strides=stride, padding="valid", use_bias=False,
-                         kernel_initializer=WEIGHT_INIT)(x)
+    conv = layers.Conv2D(channels, 4, strides=stride, padding="valid", use_bias=False,
+                         kernel_initializer=WEIGHT_INIT)
+    return (layers.SpectralNormalization(conv) if spectral_norm else conv)(x)
 
 
 def build_discriminator(crop_size: int = 64, ndf: int = 16, in_channels: int = 3,
                         target_channels: int = 3, n_layers: int = 1,
-                        sync_norm: bool = False) -> keras.Model:
-    """PatchGAN: ([b, crop, crop, in], [b, crop, crop, target]) => [b, 30, 30, 1] in (0, 1)."""
+                        sync_norm: bool = False, spectral_norm: bool = False,
+                        probabilities: bool = True) -> keras.Model:
+    """PatchGAN: ([b, crop, crop, in], [b, crop, crop, target]) => [b, 30, 30, 1] in (0, 1),
+    or raw scores with `probabilities=False` (for the lsgan and hinge losses).
+
+    `spectral_norm` divides every conv's kernel by its largest singular value (Miyato et
+    al. 2018), which bounds how sharply D can change and steadies its training.
+    """
     if n_layers < 1:
         raise ValueError(f"--n_layers_d must be at least 1, got {n_layers}")
     condition = keras.Input((crop_size, crop_size, in_channels), name="inputs")
     image = keras.Input((crop_size, crop_size, target_channels), name="targets")
     # [b, 64, 64, 3 + 3] => [b, 32, 32, 16]
     x = layers.Concatenate()([condition, image])
-    x = layers.LeakyReLU(0.2)(_patch_conv(x, ndf, stride=2))
+    x = layers.LeakyReLU(0.2)(_patch_conv(x, ndf, 2, spectral_norm))
     # n_layers = 1: [b, 32, 32, 16] => [b, 31, 31, 32]; deeper stacks halve until the last
     for i in range(1, n_layers + 1):
-        x = _patch_conv(x, ndf * min(2**i, 8), stride=1 if i == n_layers else 2)
+        x = _patch_conv(x, ndf * min(2**i, 8), 1 if i == n_layers else 2, spectral_norm)
         x = layers.LeakyReLU(0.2)(BatchStatNorm(synchronized=sync_norm)(x))
     # [b, 31, 31, 32] => [b, 30, 30, 1]
-    x = _patch_conv(x, 1, stride=1)
-    outputs = layers.Activation("sigmoid", dtype="float32")(x)
+    x = _patch_conv(x, 1, 1, spectral_norm)
+    outputs = layers.Activation("sigmoid" if probabilities else "linear", dtype="float32")(x)
     return keras.Model([condition, image], outputs, name="discriminator")

@@ -14,16 +14,48 @@ LOSS_EMA_DECAY = 0.99
 LOSS_NAMES = ("discrim_loss", "gen_loss_GAN", "gen_loss_L1")
 
 
-def discriminator_loss(predict_real, predict_fake):
-    # real pairs => 1, fake pairs => 0
+GAN_LOSSES = ("vanilla", "lsgan", "hinge")
+
+
+def discriminator_loss(predict_real, predict_fake, gan_loss: str = "vanilla"):
+    """D's loss: real pairs => 1 (above +1 for hinge), fake pairs => 0 (below -1).
+
+    "vanilla" is pix2pix's cross-entropy on probabilities; "lsgan" (Mao et al. 2017) and
+    "hinge" (Lim and Ye 2017) take D's raw scores.
+    """
+    if gan_loss == "lsgan":
+        return tf.reduce_mean(tf.square(predict_real - 1)) + tf.reduce_mean(tf.square(predict_fake))
+    if gan_loss == "hinge":
+        return (tf.reduce_mean(tf.nn.relu(1 - predict_real))
+                + tf.reduce_mean(tf.nn.relu(1 + predict_fake)))
     return tf.reduce_mean(-(tf.math.log(predict_real + EPS) + tf.math.log(1 - predict_fake + EPS)))
 
 
-def generator_losses(predict_fake, targets, outputs):
-    """The adversarial term (fool D: fake => 1) and the L1 distance to the target."""
-    gan = tf.reduce_mean(-tf.math.log(predict_fake + EPS))
+def generator_losses(predict_fake, targets, outputs, gan_loss: str = "vanilla"):
+    """The adversarial term (fool D: fake => real) and the L1 distance to the target."""
+    if gan_loss == "lsgan":
+        gan = tf.reduce_mean(tf.square(predict_fake - 1))
+    elif gan_loss == "hinge":
+        gan = -tf.reduce_mean(predict_fake)
+    else:
+        gan = tf.reduce_mean(-tf.math.log(predict_fake + EPS))
     l1 = tf.reduce_mean(tf.abs(tf.cast(targets, outputs.dtype) - outputs))
     return gan, l1
+
+
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """A constant rate, then a straight line down to zero over the last `decay_steps`
+    of `total_steps` (the schedule of Isola et al.'s later PyTorch code)."""
+
+    def __init__(self, lr: float, total_steps: int, decay_steps: int):
+        self.lr, self.total_steps, self.decay_steps = lr, total_steps, max(decay_steps, 1)
+
+    def __call__(self, step):
+        left = tf.cast(self.total_steps, tf.float32) - tf.cast(step, tf.float32)
+        return self.lr * tf.clip_by_value(left / self.decay_steps, 0.0, 1.0)
+
+    def get_config(self):
+        return {"lr": self.lr, "total_steps": self.total_steps, "decay_steps": self.decay_steps}
 
 
 class FusedAdam(keras.optimizers.Adam):
@@ -43,8 +75,9 @@ class FusedAdam(keras.optimizers.Adam):
             grad=tf.cast(gradient, variable.dtype))
 
 
-def adam(lr: float, beta1: float) -> keras.optimizers.Optimizer:
-    """pix2pix's Adam, with dynamic loss scaling under the mixed_float16 policy."""
+def adam(lr, beta1: float) -> keras.optimizers.Optimizer:
+    """pix2pix's Adam (lr: a rate or a schedule), with dynamic loss scaling under the
+    mixed_float16 policy."""
     optimizer = FusedAdam(lr, beta_1=beta1, epsilon=1e-8)  # TF1's epsilon (Keras: 1e-7)
     if keras.mixed_precision.global_policy().name == "mixed_float16":
         return keras.optimizers.LossScaleOptimizer(optimizer)
@@ -58,14 +91,17 @@ class Pix2Pix(keras.Model):
     as TF1's ExponentialMovingAverage does for tensors); the updates use the raw ones.
     """
 
-    def __init__(self, generator: keras.Model, discriminator: keras.Model, lr: float = 2e-4,
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, lr=2e-4,
                  beta1: float = 0.5, l1_weight: float = 100.0, gan_weight: float = 1.0,
-                 **kwargs):
+                 gan_loss: str = "vanilla", **kwargs):
         super().__init__(**kwargs)
+        if gan_loss not in GAN_LOSSES:
+            raise ValueError(f"--gan_loss must be one of {', '.join(GAN_LOSSES)}, got {gan_loss!r}")
         self.generator = generator
         self.discriminator = discriminator
         self.l1_weight = l1_weight
         self.gan_weight = gan_weight
+        self.gan_loss = gan_loss
         self.gen_optimizer = adam(lr, beta1)
         self.disc_optimizer = adam(lr, beta1)
         self.loss_ema = self.add_weight(shape=(len(LOSS_NAMES),), initializer="zeros",
@@ -117,8 +153,9 @@ class Pix2Pix(keras.Model):
         inputs, targets = data
         with tf.GradientTape(persistent=True) as tape:
             outputs, predict_real, predict_fake = self.forward(inputs, targets)
-            discrim_loss = discriminator_loss(predict_real, predict_fake)
-            gen_loss_gan, gen_loss_l1 = generator_losses(predict_fake, targets, outputs)
+            discrim_loss = discriminator_loss(predict_real, predict_fake, self.gan_loss)
+            gen_loss_gan, gen_loss_l1 = generator_losses(predict_fake, targets, outputs,
+                                                         self.gan_loss)
             gen_loss = gen_loss_gan * self.gan_weight + gen_loss_l1 * self.l1_weight
             # scale_loss: float16's loss scaling (a no-op otherwise)
             scaled = [self.disc_optimizer.scale_loss(discrim_loss * loss_scale),
