@@ -1,0 +1,387 @@
+"""k-fold cross-validation of pix2pix training recipes on a folder of A|B pairs.
+
+    python tools/crossval.py --input_dir sketches/Combine --folds 5 --output_dir runs/cv \
+        --label_pattern '^([fm])' --variant liao= \
+        --variant "labels=--label_pattern ^([fm])" -- --max_epochs 200
+
+Every pair is held out exactly once: each fold trains `pix2pix.py --mode train` on the
+other folds' pairs and scores the held-out ones with `--mode test`, once with dropout on
+(seeded) and once with it off. Each variant (NAME=pix2pix.py flags) is trained on the same
+folds with the same seeds; flags after `--` go to every variant. Writes:
+
+    OUTPUT_DIR/summary.json   every held-out image's scores, means and 95% intervals
+    OUTPUT_DIR/summary.md     the tables: per variant, paired differences, per fold
+    OUTPUT_DIR/chart.png      the intervals per variant
+    OUTPUT_DIR/samples.png    a few held-out faces: input, each variant's output, target
+
+Rerunning the same command skips the folds already done (and resumes a fold's training
+from its last checkpoint), so a long run can be stopped and continued, or extended with
+another variant.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import NormalDist
+
+import numpy as np
+from PIL import Image, ImageDraw
+from toolbox import Parser, ToolError, run
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from models.data import DataError, labels_of, list_images
+from models.outputs import METRICS
+
+PIX2PIX = Path(__file__).resolve().parent.parent / "pix2pix.py"
+DROPOUT = {"dropout": [], "no_dropout": ["--noinference_dropout"]}  # test settings
+QUIET = ["--summary_freq", "0", "--progress_freq", "500", "--save_freq", "2000"]
+
+
+@dataclass(frozen=True)
+class Job:
+    variant: str
+    seed: int
+    fold: int
+
+    def dir(self, output_dir: Path) -> Path:
+        return output_dir / self.variant / f"seed{self.seed}" / f"fold{self.fold}"
+
+
+def parse_variant(text: str) -> tuple[str, list[str]]:
+    name, sep, flags = text.partition("=")
+    if not sep or not name or not name.replace("_", "").replace("-", "").isalnum():
+        raise ToolError(f"--variant {text!r}: expected NAME=FLAGS, as in "
+                        "\"labels=--label_pattern ^([fm])\"")
+    return name, shlex.split(flags)
+
+
+def assign_folds(names: list[str], folds: int, seed: int, groups: list[str]) -> list[int]:
+    """Each name's fold: every group (label) shuffled, then dealt round the folds in turn,
+    continuing where the last group stopped, so folds and labels both stay balanced."""
+    rng = np.random.default_rng(seed)
+    fold_of = [0] * len(names)
+    dealt = 0
+    for group in sorted(set(groups)):
+        members = [i for i, g in enumerate(groups) if g == group]
+        for i in rng.permutation(members):
+            fold_of[i] = dealt % folds
+            dealt += 1
+    return fold_of
+
+
+def write_folds(output_dir: Path, paths: list[str], fold_of: list[int], folds: int) -> None:
+    """folds/K/{train,test}/: links to the pairs, so pix2pix.py reads each fold as a folder.
+    A rerun must find the same assignment, or it would mix two experiments."""
+    record = {Path(path).name: fold for path, fold in zip(paths, fold_of, strict=True)}
+    record_path = output_dir / "folds.json"
+    if record_path.exists():
+        if json.loads(record_path.read_text()) != record:
+            raise ToolError(f"{record_path}: this output folder was split into other folds "
+                            "(other --input_dir, --folds, --fold_seed or --label_pattern); "
+                            "choose another --output_dir")
+        return
+    for fold in range(folds):
+        for part in ("train", "test"):
+            (output_dir / "folds" / str(fold) / part).mkdir(parents=True, exist_ok=True)
+    for path, fold in zip(paths, fold_of, strict=True):
+        for other in range(folds):
+            link = output_dir / "folds" / str(other) / ("test" if other == fold else "train")
+            (link / Path(path).name).symlink_to(Path(path).resolve())
+    record_path.write_text(json.dumps(record, indent=1))
+
+
+def check_variant(output_dir: Path, name: str, flags: list[str]) -> None:
+    """A variant's folder holds results of exactly its flags."""
+    record = output_dir / name / "variant.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    if record.exists() and json.loads(record.read_text()) != flags:
+        raise ToolError(f"--variant {name}: {record} was run with other flags "
+                        f"({' '.join(json.loads(record.read_text()))}); rename the variant")
+    record.write_text(json.dumps(flags))
+
+
+def is_done(job_dir: Path) -> bool:
+    return all((job_dir / setting / "metrics.json").exists() for setting in DROPOUT)
+
+
+def pix2pix(log: Path, *args: str) -> None:
+    with open(log, "a") as out:
+        result = subprocess.run([sys.executable, str(PIX2PIX), *args], stdout=out,
+                                stderr=subprocess.STDOUT, check=False)
+    if result.returncode:
+        last = log.read_text().strip().splitlines()[-1:] or ["(no output)"]
+        raise ToolError(f"{log}: pix2pix.py failed: {last[0]}")
+
+
+def run_job(job: Job, output_dir: Path, flags: list[str]) -> None:
+    """Train one fold (resuming a checkpoint if there is one), then test it twice."""
+    job_dir = job.dir(output_dir)
+    train_dir = job_dir / "train"
+    job_dir.mkdir(parents=True, exist_ok=True)
+    log = job_dir / "log.txt"
+    if not (train_dir / "done").exists():
+        resume = ["--checkpoint", str(train_dir)] if list(train_dir.glob("ckpt-*")) else []
+        pix2pix(log, "--mode", "train", "--input_dir", str(output_dir / "folds" /
+                str(job.fold) / "train"), "--output_dir", str(train_dir), "--seed",
+                str(job.seed), *QUIET, *flags, *resume)
+        (train_dir / "done").touch()
+    for setting, test_flags in DROPOUT.items():
+        if not (job_dir / setting / "metrics.json").exists():
+            pix2pix(log, "--mode", "test", "--input_dir", str(output_dir / "folds" /
+                    str(job.fold) / "test"), "--checkpoint", str(train_dir), "--output_dir",
+                    str(job_dir / setting), "--seed", str(job.seed), "--overwrite",
+                    *test_flags)
+
+
+def run_all(jobs: list[Job], output_dir: Path, flags_of: dict[str, list[str]],
+            workers: int) -> None:
+    """The jobs not yet done, `workers` at a time, with a progress line after each."""
+    todo = [job for job in jobs if not is_done(job.dir(output_dir))]
+    print(f"{len(jobs) - len(todo)} of {len(jobs)} folds already done; {len(todo)} to run, "
+          f"{workers} at a time", flush=True)
+    start, finished, lock = time.time(), [0], threading.Lock()
+
+    def one(job: Job) -> None:
+        run_job(job, output_dir, flags_of[job.variant])
+        with lock:
+            finished[0] += 1
+            elapsed = time.time() - start
+            eta = elapsed / finished[0] * (len(todo) - finished[0])
+            print(f"[{finished[0]}/{len(todo)}] {job.variant} seed {job.seed} fold {job.fold} "
+                  f"done; elapsed {elapsed / 60:.1f}m, ETA {eta / 60:.1f}m", flush=True)
+
+    with ThreadPoolExecutor(workers) as pool:
+        for future in [pool.submit(one, job) for job in todo]:
+            future.result()
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def t_quantile(p: float, df: int) -> float:
+    """Student's t quantile (Cornish-Fisher expansion: within 0.1% from 5 degrees up)."""
+    z = NormalDist().inv_cdf(p)
+    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))
+
+
+def interval(values: np.ndarray) -> dict:
+    """Mean and 95% confidence interval (t) of the mean."""
+    mean = float(np.mean(values))
+    if len(values) < 2:
+        return {"mean": mean, "low": mean, "high": mean}
+    half = t_quantile(0.975, len(values) - 1) * float(np.std(values, ddof=1)) / math.sqrt(
+        len(values))
+    return {"mean": mean, "low": mean - half, "high": mean + half}
+
+
+def collect(output_dir: Path, variant: str, seeds: list[int], folds: int) -> dict:
+    """Every held-out image's scores per setting, averaged over the training seeds."""
+    per_setting = {}
+    for setting in DROPOUT:
+        scores: dict[str, dict[str, list[float]]] = {}
+        fold_of = {}
+        for seed in seeds:
+            for fold in range(folds):
+                path = Job(variant, seed, fold).dir(output_dir) / setting / "metrics.json"
+                for name, values in json.loads(path.read_text())["images"].items():
+                    fold_of[name] = fold
+                    for metric in METRICS:
+                        scores.setdefault(name, {}).setdefault(metric, []).append(values[metric])
+        names = sorted(scores)
+        per_setting[setting] = {
+            "names": names, "folds": [fold_of[name] for name in names],
+            **{metric: [float(np.mean(scores[name][metric])) for name in names]
+               for metric in METRICS}}
+    return per_setting
+
+
+def summarise(results: dict[str, dict], folds: int) -> dict:
+    """Means with intervals, paired differences against the first variant, fold means."""
+    reference = next(iter(results))
+    summary = {}
+    for variant, per_setting in results.items():
+        summary[variant] = {}
+        for setting, scores in per_setting.items():
+            fold_index = np.array(scores["folds"])
+            entry = {}
+            for metric in METRICS:
+                values = np.array(scores[metric])
+                base = np.array(results[reference][setting][metric])
+                entry[metric] = {
+                    **interval(values),
+                    "difference": interval(values - base),
+                    "folds": [float(np.mean(values[fold_index == k])) for k in range(folds)]}
+            summary[variant][setting] = entry
+    return summary
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+def cell(stats: dict, digits: int) -> str:
+    return f"{stats['mean']:.{digits}f} [{stats['low']:.{digits}f}, {stats['high']:.{digits}f}]"
+
+
+DIGITS = {"l1": 4, "psnr": 2, "ssim": 4}
+
+
+def markdown(summary: dict, flags_of: dict[str, list[str]], images: int, folds: int,
+             seeds: list[int]) -> str:
+    reference = next(iter(summary))
+    lines = [f"{images} held-out images, {folds} folds, training seeds "
+             f"{', '.join(map(str, seeds))}; mean [95% interval]. Differences are paired "
+             f"(the same images) against `{reference}`; negative L1 and positive PSNR/SSIM "
+             "are better.", ""]
+    for setting in DROPOUT:
+        lines += [f"### {setting.replace('_', ' ')} at test time", "",
+                  "| variant | L1 | PSNR | SSIM | L1 vs " + reference + " | % | PSNR vs "
+                  + reference + " | SSIM vs " + reference + " |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for variant, per_setting in summary.items():
+            entry = per_setting[setting]
+            base = summary[reference][setting]["l1"]["mean"]
+            change = 100 * entry["l1"]["difference"]["mean"] / base
+            lines.append(f"| {variant} | " + " | ".join(
+                cell(entry[m], DIGITS[m]) for m in METRICS) + " | "
+                + cell(entry["l1"]["difference"], 4) + f" | {change:+.1f}% | "
+                + cell(entry["psnr"]["difference"], 2) + " | "
+                + cell(entry["ssim"]["difference"], 4) + " |")
+        lines.append("")
+    lines += ["### L1 per fold (dropout on / off)", "",
+              "| variant | " + " | ".join(f"fold {k}" for k in range(folds)) + " | flags |",
+              "|---|" + "---|" * (folds + 1)]
+    for variant, per_setting in summary.items():
+        on, off = (per_setting[s]["l1"]["folds"] for s in DROPOUT)
+        lines.append(f"| {variant} | " + " | ".join(
+            f"{a:.4f} / {b:.4f}" for a, b in zip(on, off, strict=True))
+            + f" | `{' '.join(flags_of[variant]) or '(none)'}` |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(summary: dict, path: Path) -> None:
+    """One panel per metric (dropout on): each variant's mean and 95% interval."""
+    names = list(summary)
+    row, label_width, panel, margin = 26, 170, 260, 20
+    image = Image.new("RGB", (label_width + 3 * (panel + margin), 50 + row * len(names)),
+                      "white")
+    draw = ImageDraw.Draw(image)
+    for column, metric in enumerate(METRICS):
+        stats = [summary[name]["dropout"][metric] for name in names]
+        low = min(s["low"] for s in stats)
+        high = max(s["high"] for s in stats)
+        span = (high - low) or 1.0
+        left = label_width + column * (panel + margin)
+        better = "lower" if metric == "l1" else "higher"
+        draw.text((left, 8), f"{metric.upper()} ({better} is better)", fill="black")
+        draw.text((left, 22), f"{low:.4g} .. {high:.4g}", fill="gray")
+
+        def x(value: float, left: int = left, low: float = low, span: float = span) -> float:
+            return left + 10 + (value - low) / span * (panel - 20)
+
+        for i, s in enumerate(stats):
+            y = 50 + i * row + row // 2
+            draw.line([(x(s["low"]), y), (x(s["high"]), y)], fill="steelblue", width=3)
+            draw.ellipse([x(s["mean"]) - 4, y - 4, x(s["mean"]) + 4, y + 4], fill="black")
+    for i, name in enumerate(names):
+        draw.text((8, 50 + i * row + row // 2 - 6), name, fill="black")
+    image.save(path)
+
+
+def samples(output_dir: Path, variants: list[str], seed: int, names: list[str],
+            fold_of: dict[str, int], path: Path) -> None:
+    """A grid: one held-out image a row; its input, each variant's output, its target."""
+    def tile(variant: str, name: str, kind: str) -> Image.Image:
+        folder = Job(variant, seed, fold_of[name]).dir(output_dir) / "dropout" / "images"
+        return Image.open(folder / f"{name}-{kind}.png").convert("RGB")
+
+    size = tile(variants[0], names[0], "inputs").size
+    columns = ["input", *variants, "target"]
+    cell_width = max(size[0], 90)
+    grid = Image.new("RGB", (cell_width * len(columns), 20 + size[1] * len(names)), "white")
+    draw = ImageDraw.Draw(grid)
+    for c, title in enumerate(columns):
+        draw.text((c * cell_width + 2, 4), title[:14], fill="black")
+    for r, name in enumerate(names):
+        row = [tile(variants[0], name, "inputs"),
+               *(tile(variant, name, "outputs") for variant in variants),
+               tile(variants[0], name, "targets")]
+        for c, picture in enumerate(row):
+            grid.paste(picture, (c * cell_width, 20 + r * size[1]))
+    grid.save(path)
+
+
+def report(output_dir: Path, flags_of: dict[str, list[str]], seeds: list[int], folds: int,
+           sample_count: int) -> dict:
+    results = {variant: collect(output_dir, variant, seeds, folds) for variant in flags_of}
+    summary = summarise(results, folds)
+    first = results[next(iter(results))]["dropout"]
+    content = {"folds": folds, "seeds": seeds, "variants": flags_of, "summary": summary,
+               "images": {variant: per_setting for variant, per_setting in results.items()}}
+    (output_dir / "summary.json").write_text(json.dumps(content, indent=1))
+    (output_dir / "summary.md").write_text(
+        markdown(summary, flags_of, len(first["names"]), folds, seeds))
+    chart(summary, output_dir / "chart.png")
+    step = max(1, len(first["names"]) // sample_count)
+    shown = first["names"][::step][:sample_count]
+    samples(output_dir, list(flags_of), seeds[0], shown,
+            dict(zip(first["names"], first["folds"], strict=True)), output_dir / "samples.png")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    common = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    parser = Parser(prog="crossval.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--input_dir", required=True, help="folder of A|B pairs")
+    parser.add_argument("--output_dir", required=True, type=Path, help="where runs go")
+    parser.add_argument("--folds", type=int, default=5, help="k (default 5)")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="training seeds per fold: 1, 2, ... N (default 1)")
+    parser.add_argument("--fold_seed", type=int, default=0, help="seed of the fold split")
+    parser.add_argument("--label_pattern", help="stratify folds by this label (as pix2pix.py "
+                        "reads it); conditioning on it is a variant's own flag")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
+                        help="a recipe to compare (repeatable; the first is the reference)")
+    parser.add_argument("--jobs", type=int, default=1, help="folds trained at the same time")
+    parser.add_argument("--samples", type=int, default=8, help="faces in samples.png")
+    args = parser.parse_args(argv)
+    if args.folds < 2:
+        raise ToolError(f"--folds {args.folds}: needs at least 2")
+    flags_of = dict(parse_variant(text) for text in args.variant or ["base="])
+    flags_of = {name: [*common, *flags] for name, flags in flags_of.items()}
+    try:
+        paths = list_images(args.input_dir)
+        names = [Path(path).stem for path in paths]
+        groups = labels_of(names, args.label_pattern) if args.label_pattern else [""] * len(names)
+    except DataError as error:
+        raise ToolError(str(error)) from None
+    if len(paths) < args.folds:
+        raise ToolError(f"--input_dir {args.input_dir}: {len(paths)} pairs for {args.folds} folds")
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    write_folds(args.output_dir, paths, assign_folds(names, args.folds, args.fold_seed, groups),
+                args.folds)
+    for name, flags in flags_of.items():
+        check_variant(args.output_dir, name, flags)
+    seeds = list(range(1, args.seeds + 1))
+    jobs = [Job(variant, seed, fold) for variant in flags_of for seed in seeds
+            for fold in range(args.folds)]
+    run_all(jobs, args.output_dir, flags_of, args.jobs)
+    report(args.output_dir, flags_of, seeds, args.folds, args.samples)
+    print((args.output_dir / "summary.md").read_text())
+    print(f"wrote {args.output_dir / 'summary.json'}, summary.md, chart.png and samples.png")
+
+
+if __name__ == "__main__":
+    sys.exit(run(main, "crossval.py"))
