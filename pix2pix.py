@@ -13,7 +13,6 @@ Every flag of Hesse's script keeps its name and meaning; see --help.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import random
@@ -30,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags, logging
 
-from models import MODEL_OPTIONS, build_pix2pix, preprocessing
+from models import build_pix2pix, preprocessing
 from models.data import (
     image_name,
     labels_of,
@@ -41,16 +40,13 @@ from models.data import (
     train_dataset,
 )
 from models.distribute import STRATEGIES, distributed_step, is_chief, make_strategy
+from models.errors import UsageError
 from models.export import ImageTranslator, Translator, save, saved_model_dir
 from models.networks import unet_depth
-from models.outputs import (
-    append_index,
-    format_metrics,
-    save_images,
-    score,
-    write_metrics,
-)
+from models.options import PRESETS, Options, with_preset
+from models.outputs import append_index, format_metrics, save_images, score, write_metrics
 from models.pix2pix import GAN_LOSSES
+from models.schedule import EVENTS, schedule
 
 DEFAULT_DIRS = {  # mode => (input_dir, output_dir), Liao's layout
     "train": ("sketches/Combine", "sketches_train"),
@@ -58,103 +54,108 @@ DEFAULT_DIRS = {  # mode => (input_dir, output_dir), Liao's layout
     "export": (None, "sketches_export"),
     "translate": (None, "sketches_translate"),
 }
+DEFAULT = Options()  # the flags' defaults
 
-# --preset fills in the flags a user did not give; "liao" is the SketchToFace run as
-# published, "improved" the recipe that cross-validation chose (README, tools/crossval.py).
-PRESETS = {
-    "liao": {},
-    "improved": {},
-}
-
-flags.DEFINE_enum("mode", "train", ["train", "test", "export", "translate"], "What to do.")
-flags.DEFINE_enum("preset", "liao", list(PRESETS), "Training recipe: 'liao' (SketchToFace as "
-                  "published) or 'improved' (the cross-validated best; see the README). "
-                  "Flags given explicitly override it.")
-flags.DEFINE_string("input_dir", None, "Folder of A|B images (default: sketches/Combine for "
-                    "train, sketches/test for test); for translate, one image or a folder "
-                    "of single images of any size.")
+flags.DEFINE_enum("mode", DEFAULT.mode, list(DEFAULT_DIRS), "What to do.")
+flags.DEFINE_enum("preset", DEFAULT.preset, list(PRESETS),
+                  "Training recipe: 'liao' (SketchToFace as published) or 'improved' (the "
+                  "cross-validated best; see the README). Flags given explicitly override it.")
+flags.DEFINE_string("input_dir", None,
+                    "Folder of A|B images (default: sketches/Combine for train, sketches/test "
+                    "for test); for translate, one image or a folder of single images.")
 flags.DEFINE_string("output_dir", None, "Where to write (default: sketches_<mode>).")
 flags.DEFINE_integer("seed", None, "Random seed (default: a random one, printed and saved).")
-flags.DEFINE_string("checkpoint", None, "Folder of a training run: train resumes it, test and "
-                    "export load it, each with the model flags it was trained with; translate "
-                    "also takes an export's folder (default for test, export and translate: "
-                    "sketches_train).")
+flags.DEFINE_string("checkpoint", None,
+                    "Folder of a training run: train resumes it, test and export load it, each "
+                    "with the model flags it was trained with; translate also takes an "
+                    "export's folder (default for test, export and translate: sketches_train).")
 flags.DEFINE_integer("max_steps", None, "Number of training steps (overrides --max_epochs).")
-flags.DEFINE_integer("max_epochs", 200, "Number of training epochs.")
-flags.DEFINE_integer("summary_freq", 100, "Write TensorBoard summaries every N steps.")
-flags.DEFINE_integer("progress_freq", 50, "Print progress every N steps.")
-flags.DEFINE_integer("trace_freq", 0, "Profile one step every N steps (TensorBoard profiler).")
-flags.DEFINE_integer("display_freq", 0, "Write training images and index.html every N steps.")
-flags.DEFINE_integer("save_freq", 5000, "Save a checkpoint every N steps, 0 to disable.")
-flags.DEFINE_boolean("separable_conv", False, "Use separable convolutions in the generator.")
-flags.DEFINE_float("aspect_ratio", 1.0, "Aspect ratio (width/height) of output images.")
-flags.DEFINE_boolean("lab_colorization", False,
+flags.DEFINE_integer("max_epochs", DEFAULT.max_epochs, "Number of training epochs.")
+flags.DEFINE_integer("summary_freq", DEFAULT.summary_freq,
+                     "Write TensorBoard summaries every N steps.")
+flags.DEFINE_integer("progress_freq", DEFAULT.progress_freq, "Print progress every N steps.")
+flags.DEFINE_integer("trace_freq", DEFAULT.trace_freq,
+                     "Profile one step every N steps (TensorBoard profiler).")
+flags.DEFINE_integer("display_freq", DEFAULT.display_freq,
+                     "Write training images and index.html every N steps.")
+flags.DEFINE_integer("save_freq", DEFAULT.save_freq,
+                     "Save a checkpoint every N steps, 0 to disable.")
+flags.DEFINE_boolean("separable_conv", DEFAULT.separable_conv,
+                     "Use separable convolutions in the generator.")
+flags.DEFINE_float("aspect_ratio", DEFAULT.aspect_ratio,
+                   "Aspect ratio (width/height) of output images.")
+flags.DEFINE_boolean("lab_colorization", DEFAULT.lab_colorization,
                      "Single colour images: learn colour (ab) from brightness (L).")
-flags.DEFINE_integer("batch_size", 1, "Images per batch.")
-flags.DEFINE_enum("which_direction", "BtoA", ["AtoB", "BtoA"], "Translate A to B or B to A.")
-flags.DEFINE_integer("ngf", 16, "Generator filters in the first conv layer.")
-flags.DEFINE_integer("ndf", 16, "Discriminator filters in the first conv layer.")
-flags.DEFINE_integer("crop_size", 64, "Model input size; sets the U-Net depth (64: 6 levels, "
-                     "256: 8).")
+flags.DEFINE_integer("batch_size", DEFAULT.batch_size, "Images per batch.")
+flags.DEFINE_enum("which_direction", DEFAULT.which_direction, ["AtoB", "BtoA"],
+                  "Translate A to B or B to A.")
+flags.DEFINE_integer("ngf", DEFAULT.ngf, "Generator filters in the first conv layer.")
+flags.DEFINE_integer("ndf", DEFAULT.ndf, "Discriminator filters in the first conv layer.")
+flags.DEFINE_integer("crop_size", DEFAULT.crop_size,
+                     "Model input size; sets the U-Net depth (64: 6 levels, 256: 8).")
 flags.DEFINE_integer("scale_size", None, "Scale images to this size before cropping to "
-                     "--crop_size (default: --crop_size).")
-flags.DEFINE_integer("n_layers_d", 1, "Discriminator layers between the first and the last "
-                     "(Liao 1, Hesse 3).")
-flags.DEFINE_enum("decoder", "auto", ["auto", "liao", "mirrored"],
+                     "--crop_size (default: --crop_size; larger: random jitter).")
+flags.DEFINE_integer("n_layers_d", DEFAULT.n_layers_d,
+                     "Discriminator layers between the first and the last (Liao 1, Hesse 3).")
+flags.DEFINE_enum("decoder", DEFAULT.decoder, ["auto", "liao", "mirrored"],
                   "U-Net decoder widths: 'liao' (SketchToFace), 'mirrored' (Hesse), or "
                   "'auto': liao at crop 64, mirrored otherwise.")
-flags.DEFINE_enum("gan_loss", "vanilla", list(GAN_LOSSES), "Adversarial loss: pix2pix's "
-                  "cross-entropy ('vanilla'), least squares ('lsgan') or 'hinge'.")
-flags.DEFINE_boolean("spectral_norm", False, "Spectral normalisation of the discriminator's "
-                     "convolutions.")
-flags.DEFINE_integer("lr_decay_epochs", 0, "Decay the learning rate linearly to zero over "
-                     "the last N epochs (0: constant, as pix2pix).")
-flags.DEFINE_string("label_pattern", None, "Condition G and D on a label: the first capture "
-                    "group of this regular expression searched in each file name (without "
-                    "extension); SketchToFace's gender: '^([fm])'.")
+flags.DEFINE_enum("gan_loss", DEFAULT.gan_loss, list(GAN_LOSSES),
+                  "Adversarial loss: pix2pix's cross-entropy ('vanilla'), least squares "
+                  "('lsgan') or 'hinge'.")
+flags.DEFINE_boolean("spectral_norm", DEFAULT.spectral_norm,
+                     "Spectral normalisation of the discriminator's convolutions.")
+flags.DEFINE_integer("lr_decay_epochs", DEFAULT.lr_decay_epochs,
+                     "Decay the learning rate linearly to zero over the last N epochs "
+                     "(0: constant, as pix2pix).")
+flags.DEFINE_string("label_pattern", None,
+                    "Condition G and D on a label: the first capture group of this regular "
+                    "expression searched in each file name (without extension); SketchToFace's "
+                    "gender: '^([fm])'.")
 flags.DEFINE_string("label", None, "Test and translate: the label of files whose names do not "
                     "match the model's --label_pattern.")
-flags.DEFINE_boolean("shuffle_labels", False, "Train on labels shuffled among the images (a "
-                     "control: what label conditioning gains without the labels' meaning).")
-flags.DEFINE_boolean("swap_rb", False, "Export and translate: the training photos had red and "
-                     "blue swapped (SketchToFace's have), so swap them back: the model then "
-                     "takes and gives natural colours. Recorded in the export.")
-flags.DEFINE_boolean("flip", True, "Flip training images horizontally.")
+flags.DEFINE_boolean("shuffle_labels", DEFAULT.shuffle_labels,
+                     "Train on labels shuffled among the images (a control: what label "
+                     "conditioning gains without the labels' meaning).")
+flags.DEFINE_boolean("swap_rb", DEFAULT.swap_rb,
+                     "Export and translate: the training photos had red and blue swapped "
+                     "(SketchToFace's have), so swap them back: the model then takes and gives "
+                     "natural colours. Recorded in the export.")
+flags.DEFINE_boolean("flip", DEFAULT.flip, "Flip training images horizontally.")
 flags.DEFINE_boolean("no_flip", False, "Don't flip training images (Hesse's spelling).")
-flags.DEFINE_float("lr", 0.0002, "Initial learning rate for Adam.")
-flags.DEFINE_float("beta1", 0.5, "Momentum term of Adam.")
-flags.DEFINE_float("l1_weight", 100.0, "Weight on the L1 term of the generator loss.")
-flags.DEFINE_float("gan_weight", 1.0, "Weight on the GAN term of the generator loss.")
-flags.DEFINE_enum("output_filetype", "png", ["png", "jpeg"], "Format of written images.")
-flags.DEFINE_boolean("inference_dropout", True, "Keep dropout on at test and export time, "
-                     "as pix2pix does; --noinference_dropout makes outputs deterministic.")
-flags.DEFINE_integer("intra_op_threads", None, "Threads inside one op (default: 1 at crop "
-                     "64 and below, where it measured fastest; else TensorFlow's choice).")
+flags.DEFINE_float("lr", DEFAULT.lr, "Initial learning rate for Adam.")
+flags.DEFINE_float("beta1", DEFAULT.beta1, "Momentum term of Adam.")
+flags.DEFINE_float("l1_weight", DEFAULT.l1_weight, "Weight on the L1 term of the generator loss.")
+flags.DEFINE_float("gan_weight", DEFAULT.gan_weight,
+                   "Weight on the GAN term of the generator loss.")
+flags.DEFINE_enum("output_filetype", DEFAULT.output_filetype, ["png", "jpeg"],
+                  "Format of written images.")
+flags.DEFINE_boolean("inference_dropout", DEFAULT.inference_dropout,
+                     "Keep dropout on at test and export time, as pix2pix does; "
+                     "--noinference_dropout makes outputs deterministic.")
+flags.DEFINE_integer("intra_op_threads", None, "Threads inside one op (default: 1 at crop 64 "
+                     "and below, where it measured fastest; else TensorFlow's choice).")
 flags.DEFINE_integer("inter_op_threads", None, "Ops run at once (default: 2 at crop 64 and "
                      "below; else TensorFlow's choice).")
-flags.DEFINE_enum("strategy", "auto", list(STRATEGIES),
+flags.DEFINE_enum("strategy", DEFAULT.strategy, list(STRATEGIES),
                   "tf.distribute strategy for training: 'mirrored' over this machine's GPUs "
                   "(or --cpu_devices), 'multi_worker' over the machines in $TF_CONFIG, "
                   "'one_device', or 'auto': mirrored when several GPUs are visible.")
-flags.DEFINE_integer("cpu_devices", 1, "Without GPUs, split the CPU into this many devices "
-                     "for --strategy mirrored (to try data parallelism on one machine).")
-flags.DEFINE_boolean("sync_batch_norm", False, "With several replicas, normalise with the "
-                     "statistics of the whole global batch, as one device with that batch "
-                     "would, instead of each replica's own images.")
-flags.DEFINE_enum("mixed_precision", "off", ["off", "float16", "bfloat16"],
+flags.DEFINE_integer("cpu_devices", DEFAULT.cpu_devices,
+                     "Without GPUs, split the CPU into this many devices for --strategy "
+                     "mirrored (to try data parallelism on one machine).")
+flags.DEFINE_boolean("sync_batch_norm", DEFAULT.sync_batch_norm,
+                     "With several replicas, normalise with the statistics of the whole global "
+                     "batch, as one device with that batch would, instead of each replica's own "
+                     "images.")
+flags.DEFINE_enum("mixed_precision", DEFAULT.mixed_precision, ["off", "float16", "bfloat16"],
                   "Compute in float16 (with loss scaling; for GPUs) or bfloat16, keeping "
                   "float32 weights.")
-flags.DEFINE_boolean("xla", False, "Compile the train step with XLA, on one device (on CPU at "
-                     "64x64 it measured over 2x slower).")
-flags.DEFINE_boolean("overwrite", False, "Allow writing over an earlier run's outputs.")
+flags.DEFINE_boolean("xla", DEFAULT.xla, "Compile the train step with XLA, on one device (on "
+                     "CPU at 64x64 it measured over 2x slower).")
+flags.DEFINE_boolean("overwrite", DEFAULT.overwrite,
+                     "Allow writing over an earlier run's outputs.")
 FLAGS = flags.FLAGS
-
-
-EVENTS = ("summary", "progress", "trace", "display", "save")  # each has a --NAME_freq
-
-
-class UsageError(Exception):
-    """A problem with the user's flags or files, reported in one line."""
 
 
 def main(argv):
@@ -165,84 +166,88 @@ def main(argv):
         options = resolve_options()
         configure_threads(options)
         {"train": train, "test": test, "export": export,
-         "translate": translate}[options["mode"]](options)
+         "translate": translate}[options.mode](options)
     except (UsageError, ValueError, OSError) as error:
         sys.exit(f"pix2pix.py: error: {error}")
     except tf.errors.OpError as error:  # TensorFlow's own report on bad data
         sys.exit(f"pix2pix.py: error: {error.message.strip().splitlines()[0]}")
 
 
-def resolve_options() -> dict:
-    """Flag values with the mode-dependent defaults filled in."""
-    options = {flag.name: flag.value for flag in FLAGS.get_flags_for_module(sys.modules[__name__])}
-    for name, value in PRESETS[options["preset"]].items():
-        if not FLAGS[name].present:
-            options[name] = value
-    options["labels"] = None  # training finds them with --label_pattern
-    default_input, default_output = DEFAULT_DIRS[options["mode"]]
-    options["input_dir"] = options["input_dir"] or default_input
-    options["output_dir"] = options["output_dir"] or default_output
-    options["scale_size"] = options["scale_size"] or options["crop_size"]
-    options["flip"] = options.pop("flip") and not options.pop("no_flip")
-    if options["seed"] is None:
-        options["seed"] = random.randint(0, 2**31 - 1)
-    unet_depth(options["crop_size"])  # raises for a size the U-Net cannot halve down to 1x1
-    if options["scale_size"] < options["crop_size"]:
-        raise UsageError(f"--scale_size {options['scale_size']} is smaller than --crop_size "
-                         f"{options['crop_size']}")
-    return options
+def resolve_options() -> Options:
+    """The flags as Options: the preset's values for flags not given, then the
+    mode-dependent defaults."""
+    values = {flag.name: flag.value for flag in FLAGS.get_flags_for_module(sys.modules[__name__])}
+    given = {name for name in values if FLAGS[name].present}
+    values = with_preset(values["preset"], given, values)
+    values["flip"] = values["flip"] and not values.pop("no_flip")
+    default_input, default_output = DEFAULT_DIRS[values["mode"]]
+    values["input_dir"] = values["input_dir"] or default_input
+    values["output_dir"] = values["output_dir"] or default_output
+    if values["seed"] is None:
+        values["seed"] = random.randint(0, 2**31 - 1)
+    unet_depth(values["crop_size"])  # raises for a size the U-Net cannot halve down to 1x1
+    return Options(**values)
 
 
-def configure_threads(options: dict) -> None:
+def configure_threads(options: Options) -> None:
     """At 64x64 a step is hundreds of tiny ops: one thread per op and two ops at a time
     beat TensorFlow's defaults on CPU by about 40% (see the README's speed table)."""
-    small = options["crop_size"] <= 64
-    intra = options["intra_op_threads"] or (1 if small else 0)
-    inter = options["inter_op_threads"] or (2 if small else 0)
+    small = options.crop_size <= 64
+    intra = options.intra_op_threads or (1 if small else 0)
+    inter = options.inter_op_threads or (2 if small else 0)
     tf.config.threading.set_intra_op_parallelism_threads(intra)
     tf.config.threading.set_inter_op_parallelism_threads(inter)
+
+
+def trained_options(options: Options) -> Options:
+    """The model flags of the training run in --checkpoint (default: sketches_train)."""
+    options = options.replace(checkpoint=options.checkpoint or "sketches_train")
+    options, changed = options.trained()
+    for name in changed:
+        print(f"loaded {name} = {getattr(options, name)}")
+    return options
 
 
 # ----------------------------------------------------------------------------- train
 
 
-def train(options: dict) -> None:
-    if options["checkpoint"]:  # a resumed model keeps the shape it was trained with
-        options = load_trained_options(options)
-    strategy = make_strategy(options["strategy"], options["cpu_devices"])
+def train(options: Options) -> None:
+    if options.checkpoint:  # a resumed model keeps the shape it was trained with
+        options = trained_options(options)
+    strategy = make_strategy(options.strategy, options.cpu_devices)
     chief = is_chief(strategy)
     names, images = load_examples(options)
-    label_indices = training_labels(options, names)
+    options, label_indices = training_labels(options, names)
     prep = preprocessing(options, training=True)
-    global_batch = options["batch_size"] * strategy.num_replicas_in_sync
+    global_batch = options.batch_size * strategy.num_replicas_in_sync
     steps_per_epoch = math.ceil(len(names) / global_batch)
-    max_steps = options["max_steps"] or steps_per_epoch * options["max_epochs"]
+    max_steps = options.max_steps or steps_per_epoch * options.max_epochs
     print(f"examples count = {len(names)}")
     if strategy.num_replicas_in_sync > 1:
         print(f"replicas = {strategy.num_replicas_in_sync}, global batch = {global_batch}")
 
-    tf.keras.utils.set_random_seed(options["seed"])
-    set_precision(options["mixed_precision"])
+    tf.keras.utils.set_random_seed(options.seed)
+    set_precision(options.mixed_precision)
     with strategy.scope():
         model = build_pix2pix(options, max_steps, steps_per_epoch)
     print(f"parameter_count = {model.count_params()}")
 
     # Every worker saves (saving is collective), but only the chief into --output_dir
-    output_dir = options["output_dir"] if chief else tempfile.mkdtemp(prefix="pix2pix-worker")
+    output_dir = options.output_dir if chief else tempfile.mkdtemp(prefix="pix2pix-worker")
     checkpoint = tf.train.Checkpoint(model=model)
     manager = tf.train.CheckpointManager(checkpoint, output_dir, max_to_keep=1)
-    if options["checkpoint"]:
-        restore(checkpoint, options["checkpoint"])
+    if options.checkpoint:
+        restore(checkpoint, options.checkpoint)
         print(f"resuming from step {model.step}")
-    elif manager.latest_checkpoint and not options["overwrite"]:
+    elif manager.latest_checkpoint and not options.overwrite:
         raise UsageError(f"--output_dir {output_dir} already holds a checkpoint; resume it "
                          "with --checkpoint, or pass --overwrite to start over")
     if chief:
-        write_options(options)
+        options.save(options.output_dir)
 
     iterator = iter(strategy.experimental_distribute_dataset(
-        train_dataset(images, prep, global_batch, options["seed"], label_indices)))
-    step_once = distributed_step(model, strategy, iterator, jit_compile=options["xla"])
+        train_dataset(images, prep, global_batch, options.seed, label_indices)))
+    step_once = distributed_step(model, strategy, iterator, jit_compile=options.xla)
 
     @tf.function
     def train_quietly(steps):
@@ -251,16 +256,13 @@ def train(options: dict) -> None:
 
     train_and_show = tf.function(step_once)
     writer = tf.summary.create_file_writer(output_dir) if chief else tf.summary.create_noop_writer()
-    start_step, start_time = model.step, time.time()
-    frequencies = {name: options[f"{name}_freq"] for name in EVENTS}
+    frequencies = {name: getattr(options, f"{name}_freq") for name in EVENTS}
+    progress = Progress(model.step, max_steps, steps_per_epoch, global_batch)
     try:
-        while (step := model.step) < max_steps:
-            # Run quietly up to the next step at which anything is due, then that step.
-            due = min([max_steps] + [(step // f + 1) * f for f in frequencies.values() if f > 0])
-            if due - step > 1:
-                train_quietly(tf.constant(due - step - 1))
-            events = {name for name, f in frequencies.items()
-                      if f > 0 and (due % f == 0 or due == max_steps)}
+        for due, events in schedule(model.step, max_steps, frequencies):
+            # Run quietly up to the step at which something is due, then that step.
+            if due - model.step > 1:
+                train_quietly(tf.constant(due - model.step - 1))
             if "trace" in events:
                 tf.profiler.experimental.start(output_dir)
             result = train_and_show()
@@ -272,15 +274,9 @@ def train(options: dict) -> None:
             if "summary" in events:
                 write_summaries(writer, model, shown, due)
             if "display" in events and chief:
-                save_display(output_dir, shown, due, options["output_filetype"])
+                save_display(output_dir, shown, due, options.output_filetype)
             if "progress" in events:
-                rate = (due - start_step) * global_batch / (time.time() - start_time)
-                remaining = (max_steps - due) * global_batch / rate
-                print(f"progress  epoch {math.ceil(due / steps_per_epoch)}  "
-                      f"step {(due - 1) % steps_per_epoch + 1}  image/sec {rate:0.1f}  "
-                      f"remaining {remaining / 60:0.0f}m")
-                for name, value in model.smoothed_losses().items():
-                    print(name, f"{value:0.6f}")
+                progress.report(due, model.smoothed_losses())
             if "save" in events:
                 print("saving model")
                 manager.save(checkpoint_number=due)
@@ -291,36 +287,41 @@ def train(options: dict) -> None:
         manager.save(checkpoint_number=model.step)
     if not chief:
         shutil.rmtree(output_dir, ignore_errors=True)
-    print(f"done: {model.step} steps, checkpoint in {options['output_dir']}")
-    if options["strategy"] == "multi_worker":  # lets people check that workers agree
+    print(f"done: {model.step} steps, checkpoint in {options.output_dir}")
+    if options.strategy == "multi_worker":  # lets people check that workers agree
         print(f"weights digest {model.weights_digest()}")
 
 
-def training_labels(options: dict, names: list[str]) -> np.ndarray | None:
-    """With --label_pattern, each pair's label index; the label set goes into options
+class Progress:
+    """Hesse's progress lines: epoch, step in the epoch, speed, time left, losses."""
+
+    def __init__(self, start_step: int, max_steps: int, steps_per_epoch: int, batch: int):
+        self.start_step, self.start_time = start_step, time.time()
+        self.max_steps, self.steps_per_epoch, self.batch = max_steps, steps_per_epoch, batch
+
+    def report(self, step: int, losses: dict[str, float]) -> None:
+        rate = (step - self.start_step) * self.batch / (time.time() - self.start_time)
+        remaining = (self.max_steps - step) * self.batch / rate
+        print(f"progress  epoch {math.ceil(step / self.steps_per_epoch)}  "
+              f"step {(step - 1) % self.steps_per_epoch + 1}  image/sec {rate:0.1f}  "
+              f"remaining {remaining / 60:0.0f}m")
+        for name, value in losses.items():
+            print(name, f"{value:0.6f}")
+
+
+def training_labels(options: Options, names: list[str]) -> tuple[Options, np.ndarray | None]:
+    """With --label_pattern, each pair's label index, and the options with the label set
     (a resumed run keeps the set it was trained with)."""
-    if not options["label_pattern"]:
-        return None
-    labels = labels_of(names, options["label_pattern"])
-    options["labels"] = options["labels"] or sorted(set(labels))
+    if not options.label_pattern:
+        return options, None
+    labels = labels_of(names, options.label_pattern)
+    options = options.replace(labels=options.labels or sorted(set(labels)))
     prep = preprocessing(options)
     indices = np.array([prep.label_index(label) for label in labels], np.int32)
-    counts = ", ".join(f"{label} {labels.count(label)}" for label in options["labels"])
-    print(f"labels = {counts}")
-    if options["shuffle_labels"]:
-        indices = np.random.default_rng(options["seed"]).permutation(indices)
-    return indices
-
-
-def test_labels(options: dict, names: list[str], prep) -> np.ndarray | None:
-    """Each test image's label index: from its name, else --label."""
-    if not prep.labels:
-        if options["label"]:
-            raise UsageError(f"--label {options['label']}: the model in "
-                             f"{options['checkpoint']} was trained without labels")
-        return None
-    labels = labels_of(names, options["label_pattern"], options["label"])
-    return np.array([prep.label_index(label) for label in labels], np.int32)
+    print("labels = " + ", ".join(f"{label} {labels.count(label)}" for label in options.labels))
+    if options.shuffle_labels:
+        indices = np.random.default_rng(options.seed).permutation(indices)
+    return options, indices
 
 
 def set_precision(mode: str) -> None:
@@ -328,12 +329,12 @@ def set_precision(mode: str) -> None:
     keras.mixed_precision.set_global_policy("float32" if mode == "off" else f"mixed_{mode}")
 
 
-def load_examples(options: dict):
-    input_dir = options["input_dir"]
+def load_examples(options: Options):
+    input_dir = options.input_dir
     if not os.path.isdir(input_dir) and input_dir.startswith("sketches"):
         raise UsageError(f"--input_dir {input_dir} does not exist; fetch the SketchToFace "
                          "data with: python tools/download-dataset.py sketches")
-    return load_images(input_dir, paired=not options["lab_colorization"])
+    return load_images(input_dir, paired=not options.lab_colorization)
 
 
 def restore(checkpoint, checkpoint_dir: str, expect_partial: bool = False) -> None:
@@ -352,35 +353,12 @@ def restore(checkpoint, checkpoint_dir: str, expect_partial: bool = False) -> No
                          f"this model ({reason})") from None
 
 
-def load_trained_options(options: dict) -> dict:
-    """The run's options, with the model-defining ones taken from the checkpoint folder."""
-    checkpoint_dir = options["checkpoint"] = options["checkpoint"] or "sketches_train"
-    path = os.path.join(checkpoint_dir, "options.json")
-    try:
-        with open(path) as file:
-            trained = json.load(file)
-    except FileNotFoundError:
-        raise UsageError(f"--checkpoint {checkpoint_dir}: no options.json; is it the "
-                         "--output_dir of a training run?") from None
-    for key in MODEL_OPTIONS:
-        if key in trained and trained[key] != options.get(key):
-            print(f"loaded {key} = {trained[key]}")
-            options[key] = trained[key]
-    return options
-
-
-def write_options(options: dict) -> None:
-    os.makedirs(options["output_dir"], exist_ok=True)
-    with open(os.path.join(options["output_dir"], "options.json"), "w") as file:
-        json.dump(options, file, sort_keys=True, indent=4)
-
-
 def displayable(result: dict, prep) -> dict:
     """A train step's images as uint8 numpy arrays, for summaries and display."""
     brightness = prep.brightness(result["inputs"], result["targets"])
-    shown = {kind: prep.to_uint8(result[kind], brightness).numpy()
-             for kind in ("targets", "outputs")}
-    shown["inputs"] = prep.to_uint8(prep.image_part(result["inputs"]), brightness).numpy()
+    shown = {"inputs": prep.to_uint8(prep.image_part(result["inputs"]), brightness).numpy()}
+    for kind in ("targets", "outputs"):
+        shown[kind] = prep.to_uint8(result[kind], brightness).numpy()
     for kind in ("predict_real", "predict_fake"):
         shown[kind] = tf.image.convert_image_dtype(result[kind], tf.uint8, saturate=True).numpy()
     return shown
@@ -420,23 +398,33 @@ def start_index(output_dir: str) -> None:
         os.remove(index_path)
 
 
-def load_generator(options: dict):
+def load_generator(options: Options):
     """The trained model, restored from --checkpoint, with dropout seeded."""
     model = build_pix2pix(options)
-    restore(tf.train.Checkpoint(model=model), options["checkpoint"], expect_partial=True)
-    model.reseed_dropout(options["seed"])
+    restore(tf.train.Checkpoint(model=model), options.checkpoint, expect_partial=True)
+    model.reseed_dropout(options.seed)
     return model.generator
 
 
-def test(options: dict) -> None:
-    options = load_trained_options(options)
-    output_dir = options["output_dir"]
-    check_fresh(output_dir, options["overwrite"], "test results")
+def check_label_flag(options: Options, labels, source: str) -> None:
+    if options.label and not labels:
+        raise UsageError(f"--label {options.label}: the model in {source} was trained "
+                         "without labels")
+
+
+def test(options: Options) -> None:
+    options = trained_options(options)
+    output_dir = options.output_dir
+    check_fresh(output_dir, options.overwrite, "test results")
     names, images = load_examples(options)
     prep = preprocessing(options, training=False)
-    label_indices = test_labels(options, names, prep)
+    check_label_flag(options, prep.labels, options.checkpoint)
+    label_indices = None
+    if prep.labels:
+        label_indices = [prep.label_index(label)
+                         for label in labels_of(names, options.label_pattern, options.label)]
     generator = load_generator(options)
-    write_options(options)
+    options.save(output_dir)
     start_index(output_dir)
 
     @tf.function
@@ -447,12 +435,12 @@ def test(options: dict) -> None:
                 "targets": prep.to_uint8(targets, brightness)}
 
     all_names, all_outputs, all_targets = [], [], []
-    batches = test_dataset(names, images, prep, options["batch_size"], label_indices)
+    batches = test_dataset(names, images, prep, options.batch_size, label_indices)
     for name_tensors, inputs, targets in batches:
         shown = {kind: batch.numpy() for kind, batch in translate(inputs, targets).items()}
         batch_names = [name.decode() for name in name_tensors.numpy()]
         rows = save_images(os.path.join(output_dir, "images"), batch_names, shown,
-                           options["output_filetype"])
+                           options.output_filetype)
         index_path = append_index(output_dir, rows)
         for name in batch_names:
             print(f"{len(all_names) + 1} evaluated image {name}")
@@ -468,57 +456,55 @@ def test(options: dict) -> None:
 # ----------------------------------------------------------------------------- export
 
 
-def translator(options: dict) -> Translator:
-    """The trained generator in --checkpoint with the pre- and post-processing around it."""
-    options = load_trained_options(options)
-    return Translator(load_generator(options), preprocessing(options),
-                      options["output_filetype"], swap_rb=options["swap_rb"],
-                      label_pattern=options["label_pattern"])
+def translator(options: Options) -> Translator:
+    """The trained generator in --checkpoint with the pre- and post-processing around it
+    (`options`: as trained_options gives them)."""
+    return Translator(load_generator(options), preprocessing(options), options.output_filetype,
+                      swap_rb=options.swap_rb, label_pattern=options.label_pattern)
 
 
-def export(options: dict) -> None:
+def export(options: Options) -> None:
     """A SavedModel in OUTPUT_DIR/1 (TF Serving's versioned layout), options.json beside."""
-    version_dir = os.path.join(options["output_dir"], "1")
-    if os.path.exists(version_dir) and not options["overwrite"]:
-        raise UsageError(f"--output_dir {options['output_dir']} already holds an export; "
+    version_dir = os.path.join(options.output_dir, "1")
+    if os.path.exists(version_dir) and not options.overwrite:
+        raise UsageError(f"--output_dir {options.output_dir} already holds an export; "
                          "choose another folder or pass --overwrite")
+    options = trained_options(options)
     module = translator(options)
     partial = version_dir + ".partial"  # a half-written export is never left as 1/
     shutil.rmtree(partial, ignore_errors=True)
     save(module, partial)
     shutil.rmtree(version_dir, ignore_errors=True)
     os.replace(partial, version_dir)
-    write_options(options)
+    options.save(options.output_dir)
     print(f"exported {version_dir}")
 
 
 # ----------------------------------------------------------------------------- translate
 
 
-def translate(options: dict) -> None:
+def translate(options: Options) -> None:
     """Every image in --input_dir (or the one image it names) through the model in
     --checkpoint (an export or a training folder) => images/ and index.html."""
-    input_path, output_dir = options["input_dir"], options["output_dir"]
+    input_path, output_dir = options.input_dir, options.output_dir
     if input_path is None:
         raise UsageError("--mode translate needs --input_dir: an image or a folder of them")
-    check_fresh(output_dir, options["overwrite"], "translations")
+    check_fresh(output_dir, options.overwrite, "translations")
     paths = [input_path] if os.path.isfile(input_path) else list_images(input_path)
-    source = options["checkpoint"] or "sketches_train"
+    source = options.checkpoint or "sketches_train"
     if saved_model_dir(source):
         model = ImageTranslator.load(source)
     else:
-        model = ImageTranslator.wrap(translator(options))
+        model = ImageTranslator.wrap(translator(trained_options(options)))
+    check_label_flag(options, model.labels, source)
     labels = [None] * len(paths)
     if model.labels:
         labels = labels_of([image_name(path) for path in paths], model.label_pattern,
-                           options["label"])
+                           options.label)
         unknown = sorted(set(labels) - set(model.labels))
         if unknown:
             raise UsageError(f"label {unknown[0]!r} was not seen in training; the model knows "
                              f"{', '.join(model.labels)}")
-    elif options["label"]:
-        raise UsageError(f"--label {options['label']}: the model in {source} was trained "
-                         "without labels")
     start_index(output_dir)
     for path, label in zip(paths, labels, strict=True):
         with open(path, "rb") as file:
@@ -528,10 +514,9 @@ def translate(options: dict) -> None:
                 raise UsageError(f"{path}: {error}") from None
         output = cv2.cvtColor(cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR),
                               cv2.COLOR_BGR2RGB)
-        name = image_name(path)
-        rows = save_images(os.path.join(output_dir, "images"), [name],
+        rows = save_images(os.path.join(output_dir, "images"), [image_name(path)],
                            {"inputs": [read_rgb(path)], "outputs": [output]},
-                           options["output_filetype"])
+                           options.output_filetype)
         index_path = append_index(output_dir, rows)
         print(f"translated {path}")
     print(f"wrote index at {index_path}")

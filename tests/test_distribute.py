@@ -29,15 +29,12 @@ MIRRORED_STEP = textwrap.dedent("""
     from models import build_pix2pix
     from models.distribute import distributed_step, make_strategy
     from models.layers import InferenceDropout
+    from models.options import Options
     from models.pix2pix import discriminator_loss, generator_losses
 
     strategy = make_strategy("mirrored", cpu_devices=2)
     assert strategy.num_replicas_in_sync == 2
-    options = dict(which_direction="BtoA", lab_colorization=False, crop_size=64,
-                   scale_size=64, flip=False, aspect_ratio=1.0, ngf=16, ndf=16, n_layers_d=1,
-                   decoder="auto", separable_conv=False, inference_dropout=True, seed=3,
-                   lr=2e-4, beta1=0.5, l1_weight=100.0, gan_weight=1.0,
-                   sync_batch_norm=SYNC_NORM)
+    options = Options(flip=False, seed=3, sync_batch_norm=SYNC_NORM)
 
     def build():
         tf.keras.utils.set_random_seed(3)

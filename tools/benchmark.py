@@ -35,6 +35,7 @@ from models import build_pix2pix, preprocessing
 from models.data import train_dataset
 from models.distribute import distributed_step, make_strategy
 from models.export import Translator
+from models.options import Options
 
 flags.DEFINE_integer("steps", 500, "Training steps to time (after a warm-up call).")
 flags.DEFINE_integer("batches", 500, "Inference batches to time.")
@@ -100,18 +101,18 @@ def timed(function, *args) -> float:
     return time.perf_counter() - start
 
 
-def benchmark(options: dict) -> dict:
-    strategy = make_strategy(options["strategy"], options["cpu_devices"])
-    pix2pix.set_precision(options["mixed_precision"])
+def benchmark(options: Options) -> dict:
+    strategy = make_strategy(options.strategy, options.cpu_devices)
+    pix2pix.set_precision(options.mixed_precision)
     prep = preprocessing(options, training=True)
-    crop = options["crop_size"]
+    crop = options.crop_size
     images = np.random.default_rng(0).integers(0, 256, (64, crop, 2 * crop, 3), np.uint8)
-    global_batch = options["batch_size"] * strategy.num_replicas_in_sync
+    global_batch = options.batch_size * strategy.num_replicas_in_sync
     with strategy.scope():
         model = build_pix2pix(options)
     iterator = iter(strategy.experimental_distribute_dataset(
         train_dataset(images, prep, global_batch, seed=0)))
-    step_once = distributed_step(model, strategy, iterator, jit_compile=options["xla"])
+    step_once = distributed_step(model, strategy, iterator, jit_compile=options.xla)
 
     @tf.function
     def train_steps(steps):
@@ -120,7 +121,7 @@ def benchmark(options: dict) -> dict:
 
     train_seconds = timed(train_steps, tf.constant(FLAGS.steps))
     translate = tf.function(lambda x: model.generator(x, training=False))
-    batch = tf.random.uniform([options["batch_size"], crop, crop, prep.channels[0]], -1, 1)
+    batch = tf.random.uniform([options.batch_size, crop, crop, prep.channels[0]], -1, 1)
 
     def translate_all():
         for _ in range(FLAGS.batches):
@@ -141,14 +142,14 @@ def benchmark(options: dict) -> dict:
     achieved = flops * FLAGS.steps / train_seconds / 1e9
     peak = matmul_gflops(FLAGS.matmul_seconds) if FLAGS.matmul_seconds > 0 else None
     return {
-        "config": {key: options[key] for key in (
+        "config": {key: getattr(options, key) for key in (
             "crop_size", "batch_size", "strategy", "mixed_precision", "xla",
             "intra_op_threads", "inter_op_threads")},
         "replicas": strategy.num_replicas_in_sync,
         "machine": machine(),
         "train_images_per_sec": round(FLAGS.steps * global_batch / train_seconds, 1),
         "inference_images_per_sec": round(
-            FLAGS.batches * options["batch_size"] / infer_seconds, 1),
+            FLAGS.batches * options.batch_size / infer_seconds, 1),
         "export_images_per_sec": round(export_calls * FLAGS.export_images / export_seconds, 1),
         "train_flops_per_step": flops,
         "flops_method": "analytical, from the conv layers' shapes",
@@ -165,8 +166,8 @@ def main(argv):
     options = pix2pix.resolve_options()
     pix2pix.configure_threads(options)
     threads = tf.config.threading
-    options["intra_op_threads"] = threads.get_intra_op_parallelism_threads()
-    options["inter_op_threads"] = threads.get_inter_op_parallelism_threads()
+    options = options.replace(intra_op_threads=threads.get_intra_op_parallelism_threads(),
+                              inter_op_threads=threads.get_inter_op_parallelism_threads())
     print(json.dumps(benchmark(options), indent=2))
 
 

@@ -1,0 +1,138 @@
+"""A run's options: one immutable, typed object shared by every mode, the tools and
+options.json.
+
+The field defaults are the SketchToFace defaults, and pix2pix.py's flags take theirs
+from here, so there is one list of defaults. `PRESETS` are named sets of training
+defaults that flags given explicitly override.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+
+from models.errors import UsageError
+
+# The fields that define a trained model: test, export and a resumed training run take
+# them from the checkpoint folder's options.json.
+MODEL_FIELDS = ("which_direction", "lab_colorization", "crop_size", "ngf", "ndf",
+                "n_layers_d", "decoder", "separable_conv", "spectral_norm", "gan_loss",
+                "lr_decay_epochs", "label_pattern", "labels")
+
+# "liao" is the SketchToFace run as published; "improved" is the recipe that
+# cross-validation chose on SketchToFace (README, tools/crossval.py).
+PRESETS: dict[str, dict] = {
+    "liao": {},
+    "improved": {},
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    mode: str = "train"
+    preset: str = "liao"
+    input_dir: str | None = None
+    output_dir: str | None = None
+    seed: int | None = None
+    checkpoint: str | None = None
+    # training length and what it reports
+    max_steps: int | None = None
+    max_epochs: int = 200
+    summary_freq: int = 100
+    progress_freq: int = 50
+    trace_freq: int = 0
+    display_freq: int = 0
+    save_freq: int = 5000
+    # data
+    which_direction: str = "BtoA"
+    lab_colorization: bool = False
+    crop_size: int = 64
+    scale_size: int | None = None  # None: crop_size
+    flip: bool = True
+    aspect_ratio: float = 1.0
+    batch_size: int = 1
+    label_pattern: str | None = None
+    label: str | None = None
+    labels: tuple[str, ...] = ()  # found in training by label_pattern
+    shuffle_labels: bool = False
+    # networks
+    ngf: int = 16
+    ndf: int = 16
+    n_layers_d: int = 1
+    decoder: str = "auto"
+    separable_conv: bool = False
+    spectral_norm: bool = False
+    inference_dropout: bool = True
+    # optimisation
+    gan_loss: str = "vanilla"
+    lr: float = 0.0002
+    lr_decay_epochs: int = 0
+    beta1: float = 0.5
+    l1_weight: float = 100.0
+    gan_weight: float = 1.0
+    # outputs
+    output_filetype: str = "png"
+    swap_rb: bool = False
+    overwrite: bool = False
+    # how it runs
+    intra_op_threads: int | None = None
+    inter_op_threads: int | None = None
+    strategy: str = "auto"
+    cpu_devices: int = 1
+    sync_batch_norm: bool = False
+    mixed_precision: str = "off"
+    xla: bool = False
+
+    def __post_init__(self):
+        object.__setattr__(self, "labels", tuple(self.labels))
+        if self.scale_size is None:
+            object.__setattr__(self, "scale_size", self.crop_size)
+        if self.scale_size < self.crop_size:
+            raise UsageError(f"--scale_size {self.scale_size} is smaller than --crop_size "
+                             f"{self.crop_size}")
+        if self.preset not in PRESETS:
+            raise UsageError(f"--preset must be one of {', '.join(PRESETS)}, got {self.preset}")
+
+    def replace(self, **changes) -> Options:
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict:
+        return {**dataclasses.asdict(self), "labels": list(self.labels)}
+
+    @classmethod
+    def from_json(cls, content: dict) -> Options:
+        """Options from an options.json; keys that are no longer options are ignored."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in content.items() if key in names})
+
+    def save(self, folder: str) -> None:
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, "options.json"), "w") as file:
+            json.dump(self.to_json(), file, sort_keys=True, indent=4)
+
+    def trained(self) -> tuple[Options, list[str]]:
+        """These options with the model-defining ones of the training run in --checkpoint,
+        and the names of those that changed."""
+        path = os.path.join(self.checkpoint, "options.json")
+        try:
+            with open(path) as file:
+                content = json.load(file)
+        except FileNotFoundError:
+            raise UsageError(f"--checkpoint {self.checkpoint}: no options.json; is it the "
+                             "--output_dir of a training run?") from None
+        except (OSError, ValueError) as error:
+            raise UsageError(f"{path}: unreadable ({error})") from None
+        trained = Options.from_json(content)
+        changes = {name: getattr(trained, name) for name in MODEL_FIELDS
+                   if name in content and getattr(trained, name) != getattr(self, name)}
+        return self.replace(**changes), list(changes)
+
+
+def with_preset(preset: str, given: set[str], values: dict) -> dict:
+    """Flag values with the preset's defaults for the flags not given explicitly."""
+    if preset not in PRESETS:
+        raise UsageError(f"--preset must be one of {', '.join(PRESETS)}, got {preset}")
+    return {**values, **{name: value for name, value in PRESETS[preset].items()
+                         if name not in given}}
