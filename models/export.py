@@ -148,14 +148,15 @@ class ImageTranslator:
         inputs = {"image": tf.constant(images, tf.string), "key": tf.constant(keys, tf.string)}
         if self.labels:  # "" weighs every label equally
             labels = labels if labels is not None else [""] * len(images)
+            unknown = [label for label in labels if label and label not in self.labels]
+            if unknown:
+                raise ValueError(f"unknown label {unknown[0]!r}; the model knows "
+                                 f"{', '.join(self.labels)}")
             inputs["label"] = tf.constant(labels, tf.string)
         try:
             result = self._serve(**inputs)
         except tf.errors.InvalidArgumentError as error:
             reason = error.message.strip().splitlines()[0]
-            if "unknown label" in reason:
-                raise ValueError(f"unknown label; the model knows {', '.join(self.labels)}") \
-                    from None
             raise ValueError(f"not an image TensorFlow can decode: {reason}") from None
         return ([key.decode() for key in result["key"].numpy()],
                 list(result["image_bytes"].numpy()))

@@ -3,11 +3,15 @@
     python pix2pix.py --mode export --checkpoint sketches_train --output_dir sketches_export
     python tools/serve.py --model sketches_export [--port 8000] [--host 127.0.0.1]
 
-GET  /                         the page: draw or upload a sketch, see the generated face
-POST /translate                an image (raw body, or multipart form field "image") => PNG
+GET  /                         the page: draw, upload or pick a sketch, see the generated face
+GET  /info                     {"labels": [the model's labels], "examples": [example names]}
+GET  /examples/NAME            an example sketch (from --examples)
+POST /translate[?label=L]      an image (raw body, or multipart form field "image", with an
+                               optional field "label") => PNG
 POST /v1/models/NAME:predict   TF Serving's REST request: {"instances": [{"image": {"b64": ..},
-                               "key": ".."}]} => {"predictions": [{"key": .., "image_bytes":
-                               {"b64": ..}}]}, so TF Serving clients work unchanged
+                               "key": "..", "label": ".."}]} => {"predictions": [{"key": ..,
+                               "image_bytes": {"b64": ..}}]}, so TF Serving clients work
+                               unchanged ("label" only for a model trained with labels)
 GET  /v1/models/NAME           TF Serving's model status
 
 The model is the SavedModel itself, loaded with tf.saved_model.load: this serves exactly
@@ -24,6 +28,7 @@ import email.policy
 import json
 import os
 import sys
+import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,6 +45,7 @@ CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript",
                  ".css": "text/css"}
 MAX_BODY = 10 * 1024 * 1024  # bytes; larger uploads get 413
 MAX_PIXELS = 4096 * 4096  # decoded size; a small file can decode to a huge image
+MAX_EXAMPLES = 8
 
 
 class RequestError(Exception):
@@ -76,7 +82,19 @@ def check_image(data: bytes) -> None:
                            f"image is {size[0]}x{size[1]}; at most {MAX_PIXELS} pixels")
 
 
-def make_handler(model: ImageTranslator, model_name: str):
+def find_examples(folder: Path | None) -> dict[str, Path]:
+    """Up to MAX_EXAMPLES sketches from `folder` for the page, by file name."""
+    if folder is None or not folder.is_dir():
+        return {}
+    paths = sorted(path for path in folder.iterdir()
+                   if path.suffix.lower() in IMAGE_TYPES and path.is_file())
+    return {path.name: path for path in paths[:MAX_EXAMPLES]}
+
+
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Path]):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -84,11 +102,18 @@ def make_handler(model: ImageTranslator, model_name: str):
             pass  # one line per request would drown the startup message
 
         def do_GET(self):
-            if self.path in ("/", "/index.html"):
+            path = urllib.parse.urlsplit(self.path).path
+            if path in ("/", "/index.html"):
                 self._static("index.html")
-            elif self.path.startswith("/static/"):
-                self._static(self.path.removeprefix("/static/"))
-            elif self.path == f"/v1/models/{model_name}":
+            elif path.startswith("/static/"):
+                self._static(path.removeprefix("/static/"))
+            elif path == "/info":
+                self._json({"labels": list(model.labels), "examples": list(examples)})
+            elif path.startswith("/examples/") and path.removeprefix("/examples/") in examples:
+                example = examples[path.removeprefix("/examples/")]
+                self._send(HTTPStatus.OK, IMAGE_TYPES[example.suffix.lower()],
+                           example.read_bytes())
+            elif path == f"/v1/models/{model_name}":
                 self._json({"model_version_status": [
                     {"version": os.path.basename(model.path), "state": "AVAILABLE",
                      "status": {"error_code": "OK", "error_message": ""}}]})
@@ -96,14 +121,16 @@ def make_handler(model: ImageTranslator, model_name: str):
                 self._error(HTTPStatus.NOT_FOUND, f"no such page: {self.path}")
 
         def do_POST(self):
+            url = urllib.parse.urlsplit(self.path)
             try:
                 body = self._body()
-                if self.path == "/translate":
-                    image = self._uploaded_image(body)
+                if url.path == "/translate":
+                    query = urllib.parse.parse_qs(url.query)
+                    image, label = self._uploaded_image(body, query.get("label", [""])[0])
                     check_image(image)
-                    _, (translated,) = self._translate([image])
+                    _, (translated,) = self._translate([image], labels=[label])
                     self._send(HTTPStatus.OK, "image/png", translated)
-                elif self.path == f"/v1/models/{model_name}:predict":
+                elif url.path == f"/v1/models/{model_name}:predict":
                     self._json(self._predict(body))
                 else:
                     raise RequestError(HTTPStatus.NOT_FOUND, f"no such endpoint: {self.path}")
@@ -118,20 +145,28 @@ def make_handler(model: ImageTranslator, model_name: str):
                                    f"body of {length} bytes; at most {MAX_BODY}")
             return self.rfile.read(length)
 
-        def _uploaded_image(self, body: bytes) -> bytes:
+        def _uploaded_image(self, body: bytes, label: str) -> tuple[bytes, str]:
+            """The image and its label ("" for none) of a raw or multipart upload."""
             content_type = self.headers.get("Content-Type", "")
             if not content_type.startswith("multipart/form-data"):
-                return body
+                return body, label
             message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
                 f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-            for part in message.iter_parts():
-                if part.get_param("name", header="content-disposition") == "image":
-                    return part.get_payload(decode=True) or b""
-            raise RequestError(HTTPStatus.BAD_REQUEST, "multipart form without an 'image' field")
+            fields = {part.get_param("name", header="content-disposition"):
+                      part.get_payload(decode=True) or b"" for part in message.iter_parts()}
+            if "image" not in fields:
+                raise RequestError(HTTPStatus.BAD_REQUEST,
+                                   "multipart form without an 'image' field")
+            return fields["image"], fields.get("label", label.encode()).decode()
 
-        def _translate(self, images: list[bytes], keys: list[str] | None = None):
+        def _translate(self, images: list[bytes], keys: list[str] | None = None,
+                       labels: list[str] | None = None):
+            labels = labels or [""] * len(images)
+            if any(labels) and not model.labels:
+                raise RequestError(HTTPStatus.BAD_REQUEST, "this model was trained without "
+                                   "labels; send no label")
             try:
-                return model(images, keys)
+                return model(images, keys, labels if model.labels else None)
             except ValueError as error:
                 raise RequestError(HTTPStatus.BAD_REQUEST, str(error)) from None
 
@@ -141,6 +176,7 @@ def make_handler(model: ImageTranslator, model_name: str):
                 images = [base64.b64decode(item["image"]["b64"], validate=True)
                           for item in instances]
                 keys = [str(item.get("key", i)) for i, item in enumerate(instances)]
+                labels = [str(item.get("label", "")) for item in instances]
             except (ValueError, KeyError, TypeError, binascii.Error):
                 raise RequestError(HTTPStatus.BAD_REQUEST, 'expected {"instances": [{"image": '
                                    '{"b64": "..."}, "key": "..."}, ...]}') from None
@@ -148,7 +184,7 @@ def make_handler(model: ImageTranslator, model_name: str):
                 raise RequestError(HTTPStatus.BAD_REQUEST, "no instances")
             for image in images:
                 check_image(image)
-            keys, translated = self._translate(images, keys)
+            keys, translated = self._translate(images, keys, labels)
             return {"predictions": [
                 {"key": key, "image_bytes": {"b64": base64.b64encode(data).decode()}}
                 for key, data in zip(keys, translated, strict=True)]}
@@ -185,10 +221,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: this machine only)")
     parser.add_argument("--name", default="pix2pix", help="model NAME in /v1/models/NAME")
+    parser.add_argument("--examples", type=Path, default=Path("sketches/testB"),
+                        help="a folder of sketches the page offers to start from (default: "
+                        f"sketches/testB; the first {MAX_EXAMPLES} images)")
     args = parser.parse_args(argv)
     try:
         model = ImageTranslator.load(args.model)
-        server = ThreadingHTTPServer((args.host, args.port), make_handler(model, args.name))
+        handler = make_handler(model, args.name, find_examples(args.examples))
+        server = ThreadingHTTPServer((args.host, args.port), handler)
     except OSError as error:
         parser.exit(1, f"serve.py: error: {error}\n")
     server.daemon_threads = True

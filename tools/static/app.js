@@ -58,10 +58,9 @@ document.getElementById("undo").onclick = () => {
   if (history.length) context.putImageData(history.pop(), 0, 0);
 };
 
-// An uploaded sketch is drawn onto the canvas (scaled to fit), so it can be edited too.
-document.getElementById("upload").onchange = (event) => {
-  const file = event.target.files[0];
-  if (!file) return;
+// An uploaded or example sketch is drawn onto the canvas (scaled to fit), so it can be
+// edited too.
+function loadSketch(source) {
   const image = new Image();
   image.onload = () => {
     remember();
@@ -70,18 +69,41 @@ document.getElementById("upload").onchange = (event) => {
     const width = image.width * scale, height = image.height * scale;
     context.drawImage(image, (canvas.width - width) / 2, (canvas.height - height) / 2,
                       width, height);
-    URL.revokeObjectURL(image.src);
+    if (source.startsWith("blob:")) URL.revokeObjectURL(source);
   };
   image.onerror = () => { status.textContent = "That file is not an image."; };
-  image.src = URL.createObjectURL(file);
+  image.src = source;
+}
+
+document.getElementById("upload").onchange = (event) => {
+  const file = event.target.files[0];
+  if (file) loadSketch(URL.createObjectURL(file));
 };
+
+// What the model offers: its labels (a choice appears) and example sketches.
+fetch("/info").then((response) => response.json()).then((info) => {
+  const select = document.getElementById("label");
+  for (const label of info.labels) select.add(new Option(label, label));
+  document.getElementById("label-choice").classList.toggle("hidden", !info.labels.length);
+  const examples = document.getElementById("examples");
+  for (const name of info.examples) {
+    const thumbnail = new Image();
+    thumbnail.src = `/examples/${encodeURIComponent(name)}`;
+    thumbnail.alt = thumbnail.title = name;
+    thumbnail.onclick = () => loadSketch(thumbnail.src);
+    examples.append(thumbnail);
+  }
+  examples.classList.toggle("hidden", !info.examples.length);
+});
 
 document.getElementById("translate").onclick = () => {
   status.textContent = "Translating...";
   canvas.toBlob(async (png) => {
     try {
-      const response = await fetch("/translate", {method: "POST", body: png,
-                                                   headers: {"Content-Type": "image/png"}});
+      const label = document.getElementById("label").value || "";
+      const response = await fetch(`/translate?label=${encodeURIComponent(label)}`,
+                                   {method: "POST", body: png,
+                                    headers: {"Content-Type": "image/png"}});
       if (!response.ok) throw new Error((await response.json()).error);
       if (output.src) URL.revokeObjectURL(output.src);
       output.src = URL.createObjectURL(await response.blob());

@@ -1,0 +1,262 @@
+"""The training recipes beyond Liao's: label conditioning, the GAN losses, spectral
+normalisation, the learning-rate decay, presets, and the colour swap of the export.
+
+Most of it runs on small generated pairs (f*/m* names, so that '^([fm])' labels them)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models import build_pix2pix
+from models.data import Preprocessing
+from models.export import SERVING, ImageTranslator, Translator, save
+from models.networks import build_discriminator, build_generator
+from models.options import Options
+from models.pix2pix import LinearDecay, discriminator_loss, generator_losses
+from models.schedule import schedule
+
+REPO = Path(__file__).resolve().parent.parent
+SMALL = ["--crop_size", "16", "--ngf", "4", "--ndf", "4"]
+
+
+def run(*args, check=True):
+    result = subprocess.run([sys.executable, str(REPO / "pix2pix.py"), *map(str, args)],
+                            capture_output=True, text=True, timeout=600, cwd=REPO, check=False)
+    if check:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def last_error(result) -> str:
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    return result.stderr.strip().splitlines()[-1]
+
+
+def write_pairs(folder: Path, names: list[str], seed: int = 0) -> Path:
+    """A|B pairs, 64x32: a colour "photo" on the left, a grey "sketch" on the right."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for name in names:
+        photo = rng.integers(0, 256, (32, 32, 3), np.uint8)
+        sketch = np.repeat(rng.integers(0, 256, (32, 32, 1), np.uint8), 3, axis=2)
+        cv2.imwrite(str(folder / f"{name}.png"), np.concatenate([photo, sketch], axis=1))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def labelled_run(tmp_path_factory):
+    """A 6-step run conditioned on '^([fm])', 2 f and 3 m pairs, small networks."""
+    root = tmp_path_factory.mktemp("labels")
+    data = write_pairs(root / "pairs", ["f1", "f2", "m1", "m2", "m3"])
+    result = run("--mode", "train", "--input_dir", data, "--output_dir", root / "train",
+                 "--max_steps", 6, "--seed", 1, "--label_pattern", "^([fm])", *SMALL)
+    return root, result.stdout
+
+
+# ----------------------------------------------------------------------------- labels
+
+
+def test_training_finds_and_records_the_labels(labelled_run):
+    root, stdout = labelled_run
+    assert "labels = f 2, m 3" in stdout
+    options = json.loads((root / "train" / "options.json").read_text())
+    assert options["labels"] == ["f", "m"] and options["label_pattern"] == "^([fm])"
+    assert "no_flip" not in options  # resolved into "flip", not kept as a second key
+
+
+def test_test_mode_labels_by_name_or_by_flag(labelled_run, tmp_path):
+    root, _ = labelled_run
+    data = write_pairs(tmp_path / "test", ["f9", "Test1"], seed=5)
+    error = last_error(run("--mode", "test", "--input_dir", data, "--checkpoint",
+                           root / "train", "--output_dir", tmp_path / "a", check=False))
+    assert error == ("pix2pix.py: error: Test1: its name does not match --label_pattern "
+                     "'^([fm])'; give its label with --label")
+    run("--mode", "test", "--input_dir", data, "--checkpoint", root / "train",
+        "--output_dir", tmp_path / "b", "--label", "m")
+    assert set(json.loads((tmp_path / "b" / "metrics.json").read_text())["images"]) == \
+        {"f9", "Test1"}
+    error = last_error(run("--mode", "test", "--input_dir", data, "--checkpoint",
+                           root / "train", "--output_dir", tmp_path / "c", "--label", "x",
+                           check=False))
+    assert error == "pix2pix.py: error: label 'x' was not seen in training; the model knows f, m"
+
+
+def test_a_training_file_without_a_label_is_named(tmp_path):
+    data = write_pairs(tmp_path / "pairs", ["f1", "x1"])
+    error = last_error(run("--mode", "train", "--input_dir", data, "--output_dir",
+                           tmp_path / "train", "--max_steps", 1, "--label_pattern", "^([fm])",
+                           *SMALL, check=False))
+    assert "x1: its name does not match --label_pattern '^([fm])'" in error
+    error = last_error(run("--mode", "train", "--input_dir", data, "--output_dir",
+                           tmp_path / "train", "--max_steps", 1, "--label_pattern", "^[fm]",
+                           *SMALL, check=False))
+    assert "--label_pattern '^[fm]': needs a capture group" in error
+
+
+def test_label_on_an_unlabelled_model_is_an_error(tmp_path):
+    data = write_pairs(tmp_path / "pairs", ["f1", "m1"])
+    run("--mode", "train", "--input_dir", data, "--output_dir", tmp_path / "train",
+        "--max_steps", 1, *SMALL)
+    error = last_error(run("--mode", "test", "--input_dir", data, "--checkpoint",
+                           tmp_path / "train", "--output_dir", tmp_path / "t", "--label", "f",
+                           check=False))
+    assert "--label f: the model in" in error and "was trained without labels" in error
+
+
+def test_the_label_reaches_the_generator(labelled_run, tmp_path):
+    """The export's optional label: each label (and none) gives its own output; an unknown
+    one is refused. Dropout is off, so the outputs differ only through the label."""
+    root, _ = labelled_run
+    run("--mode", "export", "--checkpoint", root / "train", "--output_dir", tmp_path / "e",
+        "--noinference_dropout", "--seed", 1)
+    model = ImageTranslator.load(str(tmp_path / "e"))
+    assert model.labels == ("f", "m") and model.label_pattern == "^([fm])"
+    sketch = cv2.imencode(".png", np.full((32, 32, 3), 200, np.uint8))[1].tobytes()
+    outputs = {label: model([sketch], labels=[label])[1][0] for label in ("f", "m", "")}
+    assert len(set(outputs.values())) == 3
+    assert model([sketch], labels=["f"])[1][0] == outputs["f"]
+    with pytest.raises(ValueError, match="unknown label 'x'; the model knows f, m"):
+        model([sketch], labels=["x"])
+
+
+def test_shuffled_labels_keep_their_counts(tmp_path):
+    import pix2pix
+
+    names = ["f1", "f2", "m1", "m2", "m3", "m4", "m5", "m6"]
+    options = Options(label_pattern="^([fm])", seed=3)
+    options, true = pix2pix.training_labels(options, names)
+    _, shuffled = pix2pix.training_labels(options.replace(shuffle_labels=True), names)
+    assert list(true) == [0, 0, 1, 1, 1, 1, 1, 1]
+    assert sorted(shuffled) == sorted(true) and list(shuffled) != list(true)
+
+
+# ----------------------------------------------------------------------------- losses
+
+
+def test_gan_losses_have_their_textbook_values():
+    real, fake = tf.constant([0.9, 0.5]), tf.constant([0.2, -1.5])
+    np.testing.assert_allclose(discriminator_loss(real, fake, "lsgan"),
+                               (0.01 + 0.25) / 2 + (0.04 + 2.25) / 2, rtol=1e-6)
+    np.testing.assert_allclose(discriminator_loss(real, fake, "hinge"),
+                               (0.1 + 0.5) / 2 + (1.2 + 0) / 2, rtol=1e-6)
+    probabilities = tf.constant([0.8, 0.5])
+    np.testing.assert_allclose(discriminator_loss(probabilities, tf.constant([0.2, 0.5])),
+                               -(np.log(0.8) + np.log(0.8) + 2 * np.log(0.5)) / 2, rtol=1e-5)
+    targets, outputs = tf.zeros([1, 2, 2, 3]), tf.fill([1, 2, 2, 3], 0.5)
+    gan, l1 = generator_losses(fake, targets, outputs, "lsgan")
+    np.testing.assert_allclose([gan, l1], [(0.64 + 6.25) / 2, 0.5], rtol=1e-6)
+    gan, _ = generator_losses(fake, targets, outputs, "hinge")
+    np.testing.assert_allclose(gan, 0.65, rtol=1e-6)
+
+
+def test_only_the_vanilla_loss_squashes_scores():
+    vanilla = build_discriminator(crop_size=16, ndf=4)
+    raw = build_discriminator(crop_size=16, ndf=4, probabilities=False)
+    assert vanilla.layers[-1].activation.__name__ == "sigmoid"
+    assert raw.layers[-1].activation.__name__ == "linear"
+
+
+def test_spectral_norm_bounds_every_discriminator_kernel():
+    tf.keras.utils.set_random_seed(0)
+    discriminator = build_discriminator(crop_size=16, ndf=4, spectral_norm=True)
+    wrapped = [layer for layer in discriminator.layers
+               if layer.__class__.__name__ == "SpectralNormalization"]
+    assert len(wrapped) == 3  # first conv, n_layers_d = 1, last conv
+    pair = [tf.random.uniform([1, 16, 16, 3]), tf.random.uniform([1, 16, 16, 3])]
+    for _ in range(30):  # each training call is one power iteration
+        discriminator(pair, training=True)
+    for layer in wrapped:
+        kernel = layer.layer.kernel.numpy()
+        sigma = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+        assert sigma == pytest.approx(1.0, abs=0.02)
+
+
+def test_linear_decay_schedule():
+    schedule_ = LinearDecay(2e-4, total_steps=100, decay_steps=40)
+    values = [float(schedule_(step)) for step in (0, 60, 80, 100, 120)]
+    np.testing.assert_allclose(values, [2e-4, 2e-4, 1e-4, 0, 0], atol=1e-12)
+
+
+def test_the_decaying_model_restores_into_test_mode(tmp_path):
+    """A schedule has no rate variable: test mode must build the same optimiser."""
+    data = write_pairs(tmp_path / "pairs", ["f1", "m1"])
+    run("--mode", "train", "--input_dir", data, "--output_dir", tmp_path / "train",
+        "--max_steps", 2, "--lr_decay_epochs", 1, "--gan_loss", "hinge", "--spectral_norm",
+        *SMALL)
+    result = run("--mode", "test", "--input_dir", data, "--checkpoint", tmp_path / "train",
+                 "--output_dir", tmp_path / "test")
+    assert "loaded gan_loss = hinge" in result.stdout
+    assert "loaded spectral_norm = True" in result.stdout
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def test_the_schedule_names_what_is_due_when():
+    assert list(schedule(0, 10, {"save": 4, "progress": 3, "trace": 0})) == [
+        (3, {"progress"}), (4, {"save"}), (6, {"progress"}), (8, {"save"}),
+        (9, {"progress"}), (10, {"progress", "save"})]
+    assert list(schedule(8, 10, {"summary": 0})) == [(10, frozenset())]
+    assert list(schedule(10, 10, {"save": 1})) == []
+
+
+def test_options_round_trip_and_drop_unknown_keys():
+    options = Options(labels=["f", "m"], seed=4)
+    assert options.labels == ("f", "m") and options.scale_size == 64
+    assert Options.from_json({**options.to_json(), "no_flip": True}) == options
+    with pytest.raises(Exception, match="--scale_size 32 is smaller than --crop_size 64"):
+        Options(scale_size=32)
+
+
+def test_presets_fill_in_what_was_not_given(tmp_path):
+    import pix2pix
+    from models.options import PRESETS
+
+    improved = PRESETS["improved"]
+    data = write_pairs(tmp_path / "pairs", ["f1", "m1"])
+    run("--mode", "train", "--preset", "improved", "--input_dir", data, "--output_dir",
+        tmp_path / "train", "--max_steps", 1, "--ngf", "4", "--ndf", "4", "--crop_size", "16")
+    recorded = json.loads((tmp_path / "train" / "options.json").read_text())
+    assert recorded["preset"] == "improved" and recorded["ngf"] == 4
+    for name, value in improved.items():
+        if name not in ("ngf", "ndf", "crop_size"):
+            assert recorded[name] == value, name
+    assert pix2pix.with_preset("improved", {"gan_loss"}, {"gan_loss": "x"})["gan_loss"] == "x"
+
+
+# ----------------------------------------------------------------------------- colours
+
+
+def test_swap_rb_gives_natural_colours(tmp_path):
+    """The same generator exported with and without --swap_rb: the outputs are each
+    other's red/blue mirror, and a coloured input is swapped on the way in too."""
+    tf.keras.utils.set_random_seed(2)
+    generator = build_generator(crop_size=16, ngf=4, inference_dropout=False)
+    prep = Preprocessing(crop_size=16, scale_size=16)
+    for name, swap in (("plain", False), ("swapped", True)):
+        save(Translator(generator, prep, swap_rb=swap), str(tmp_path / name / "1"))
+    serve = {name: tf.saved_model.load(str(tmp_path / name / "1")).signatures[SERVING]
+             for name in ("plain", "swapped")}
+    rng = np.random.default_rng(1)
+    grey = np.repeat(rng.integers(0, 256, (16, 16, 1), np.uint8), 3, axis=2)
+    colour = rng.integers(0, 256, (16, 16, 3), np.uint8)
+
+    def translate(name, image):
+        encoded = serve[name](image=[tf.io.encode_png(image).numpy()], key=["k"])
+        return tf.io.decode_png(encoded["image_bytes"][0]).numpy()
+
+    np.testing.assert_array_equal(translate("swapped", grey), translate("plain", grey)[..., ::-1])
+    np.testing.assert_array_equal(translate("swapped", colour),
+                                  translate("plain", colour[..., ::-1])[..., ::-1])
+
+
+def test_build_pix2pix_takes_options():
+    model = build_pix2pix(Options(crop_size=16, ngf=4, ndf=4, labels=("f", "m"), seed=1))
+    assert model.generator.input_shape == (None, 16, 16, 5)  # 3 image + 2 label planes
+    assert model.discriminator.input_shape[0] == (None, 16, 16, 5)
