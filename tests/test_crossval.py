@@ -1,0 +1,102 @@
+"""tools/crossval.py on small generated pairs: folds, resuming, the report, the statistics."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tools"))
+
+import crossval  # noqa: E402
+
+NAMES = ["f1", "f2", "f3", "f4", "m1", "m2", "m3", "m4"]
+VARIANTS = ["--variant", "base=", "--variant", "decay=--lr_decay_epochs 1"]
+
+
+def crossval_run(*args):
+    return subprocess.run([sys.executable, str(REPO / "tools" / "crossval.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=900, cwd=REPO, check=False)
+
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    root = tmp_path_factory.mktemp("crossval")
+    pairs = root / "pairs"
+    pairs.mkdir()
+    rng = np.random.default_rng(0)
+    for name in NAMES:
+        cv2.imwrite(str(pairs / f"{name}.png"), rng.integers(0, 256, (32, 64, 3), np.uint8))
+    args = ["--input_dir", pairs, "--folds", 2, "--output_dir", root / "cv", "--label_pattern",
+            "^([fm])", "--jobs", 2, "--samples", 3, *VARIANTS, "--", "--max_steps", 2,
+            "--crop_size", 16, "--ngf", 4, "--ndf", 4]
+    first = crossval_run(*args)
+    assert first.returncode == 0, first.stderr[-3000:]
+    return root / "cv", args, first.stdout
+
+
+def test_every_pair_is_held_out_once_in_label_balanced_folds(experiment):
+    output_dir, _, stdout = experiment
+    assert "0 of 4 folds already done; 4 to run, 2 at a time" in stdout
+    tested = {fold: sorted(path.stem for path in (output_dir / "folds" / str(fold) / "test")
+                           .iterdir()) for fold in (0, 1)}
+    assert sorted(tested[0] + tested[1]) == NAMES
+    for fold, names in tested.items():
+        assert sum(name.startswith("f") for name in names) == 2  # stratified: 2 f + 2 m each
+        trained = [path.stem for path in (output_dir / "folds" / str(fold) / "train").iterdir()]
+        assert sorted(trained + names) == NAMES
+    summary = json.loads((output_dir / "summary.json").read_text())
+    for variant in ("base", "decay"):
+        for setting in ("dropout", "no_dropout"):
+            assert summary["images"][variant][setting]["names"] == NAMES
+
+
+def test_the_report_has_intervals_differences_and_pictures(experiment):
+    output_dir, _, stdout = experiment
+    summary = json.loads((output_dir / "summary.json").read_text())["summary"]
+    base = summary["base"]["dropout"]["l1"]
+    assert base["low"] < base["mean"] < base["high"]
+    assert base["difference"] == {"mean": 0.0, "low": 0.0, "high": 0.0}  # against itself
+    assert len(base["folds"]) == 2
+    table = (output_dir / "summary.md").read_text()
+    assert "| variant | L1 | PSNR | SSIM | L1 vs base |" in table and "| decay |" in table
+    assert "`--max_steps 2 --crop_size 16 --ngf 4 --ndf 4 --lr_decay_epochs 1`" in table
+    assert table in stdout
+    chart = cv2.imread(str(output_dir / "chart.png"))
+    assert chart is not None and chart.shape[0] == 50 + 26 * 2
+    samples = cv2.imread(str(output_dir / "samples.png"))
+    assert samples.shape[:2] == (20 + 3 * 16, 90 * 4)  # 3 faces; input, 2 variants, target
+
+
+def test_a_rerun_skips_what_is_done_and_guards_its_variants(experiment):
+    _, args, _ = experiment
+    again = crossval_run(*args)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "4 of 4 folds already done; 0 to run" in again.stdout
+    changed = [str(a).replace("--lr_decay_epochs 1", "--lr_decay_epochs 2") for a in args]
+    result = crossval_run(*changed)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "crossval.py: error: --variant decay: ")
+    assert "was run with other flags" in result.stderr
+
+
+def test_fold_assignment_is_seeded_and_stratified():
+    groups = ["f"] * 5 + ["m"] * 10
+    folds = crossval.assign_folds([str(i) for i in range(15)], 5, 0, groups)
+    assert folds == crossval.assign_folds([str(i) for i in range(15)], 5, 0, groups)
+    assert sorted(folds) == sorted(list(range(5)) * 3)  # 3 pairs a fold
+    assert sorted(folds[:5]) == [0, 1, 2, 3, 4]  # one "f" in each fold
+
+
+def test_t_intervals():
+    assert crossval.t_quantile(0.975, 10) == pytest.approx(2.2281, abs=2e-3)
+    assert crossval.t_quantile(0.975, 184) == pytest.approx(1.9729, abs=1e-4)
+    stats = crossval.interval(np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]))
+    # mean 3.5, sd 1.8708, t(0.975, 5) = 2.5706: half-width 1.9633
+    assert stats["mean"] == 3.5
+    assert stats["high"] - 3.5 == pytest.approx(1.9633, abs=5e-3)
