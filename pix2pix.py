@@ -13,6 +13,9 @@ Every flag of Hesse's script keeps its name and meaning; see --help.
 
 from __future__ import annotations
 
+from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
+
+# isort: split
 import json
 import math
 import os
@@ -21,8 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from pathlib import Path
 
 import cv2
 import keras
@@ -31,17 +33,11 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from models import MODEL_OPTIONS, build_pix2pix, preprocessing
-from models.data import (
-    image_name,
-    labels_of,
-    list_images,
-    load_images,
-    read_rgb,
-    test_dataset,
-    train_dataset,
-)
+from models.data import labels_of, load_images, test_dataset, train_dataset
 from models.distribute import STRATEGIES, distributed_step, is_chief, make_strategy
+from models.errors import UsageError, file_errors, run_command
 from models.export import ImageTranslator, Translator, save, saved_model_dir
+from models.imageio import list_images, read_rgb
 from models.networks import unet_depth
 from models.outputs import (
     append_index,
@@ -153,23 +149,18 @@ FLAGS = flags.FLAGS
 EVENTS = ("summary", "progress", "trace", "display", "save")  # each has a --NAME_freq
 
 
-class UsageError(Exception):
-    """A problem with the user's flags or files, reported in one line."""
-
-
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.WARNING)  # TensorFlow's info lines are noise here
-    try:
-        options = resolve_options()
-        configure_threads(options)
-        {"train": train, "test": test, "export": export,
-         "translate": translate}[options["mode"]](options)
-    except (UsageError, ValueError, OSError) as error:
-        sys.exit(f"pix2pix.py: error: {error}")
-    except tf.errors.OpError as error:  # TensorFlow's own report on bad data
-        sys.exit(f"pix2pix.py: error: {error.message.strip().splitlines()[0]}")
+    sys.exit(run_command("pix2pix.py", run_mode))
+
+
+def run_mode() -> None:
+    options = resolve_options()
+    configure_threads(options)
+    {"train": train, "test": test, "export": export,
+     "translate": translate}[options["mode"]](options)
 
 
 def resolve_options() -> dict:
@@ -186,7 +177,12 @@ def resolve_options() -> dict:
     options["flip"] = options.pop("flip") and not options.pop("no_flip")
     if options["seed"] is None:
         options["seed"] = random.randint(0, 2**31 - 1)
-    unet_depth(options["crop_size"])  # raises for a size the U-Net cannot halve down to 1x1
+    try:
+        unet_depth(options["crop_size"])  # raises for a size the U-Net cannot halve to 1x1
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if options["n_layers_d"] < 1:
+        raise UsageError(f"--n_layers_d must be at least 1, got {options['n_layers_d']}")
     if options["scale_size"] < options["crop_size"]:
         raise UsageError(f"--scale_size {options['scale_size']} is smaller than --crop_size "
                          f"{options['crop_size']}")
@@ -356,12 +352,14 @@ def load_trained_options(options: dict) -> dict:
     """The run's options, with the model-defining ones taken from the checkpoint folder."""
     checkpoint_dir = options["checkpoint"] = options["checkpoint"] or "sketches_train"
     path = os.path.join(checkpoint_dir, "options.json")
-    try:
-        with open(path) as file:
-            trained = json.load(file)
-    except FileNotFoundError:
+    if not os.path.exists(path):
         raise UsageError(f"--checkpoint {checkpoint_dir}: no options.json; is it the "
-                         "--output_dir of a training run?") from None
+                         "--output_dir of a training run?")
+    with file_errors(path), open(path) as file:
+        try:
+            trained = json.load(file)
+        except ValueError as error:
+            raise UsageError(f"{path}: not valid JSON ({error})") from None
     for key in MODEL_OPTIONS:
         if key in trained and trained[key] != options.get(key):
             print(f"loaded {key} = {trained[key]}")
@@ -370,9 +368,11 @@ def load_trained_options(options: dict) -> dict:
 
 
 def write_options(options: dict) -> None:
-    os.makedirs(options["output_dir"], exist_ok=True)
-    with open(os.path.join(options["output_dir"], "options.json"), "w") as file:
-        json.dump(options, file, sort_keys=True, indent=4)
+    path = os.path.join(options["output_dir"], "options.json")
+    with file_errors(path):
+        os.makedirs(options["output_dir"], exist_ok=True)
+        with open(path, "w") as file:
+            json.dump(options, file, sort_keys=True, indent=4)
 
 
 def displayable(result: dict, prep) -> dict:
@@ -414,10 +414,11 @@ def check_fresh(output_dir: str, overwrite: bool, what: str) -> None:
 
 def start_index(output_dir: str) -> None:
     """A new index.html table (append_index adds rows to an existing one)."""
-    os.makedirs(output_dir, exist_ok=True)
     index_path = os.path.join(output_dir, "index.html")
-    if os.path.exists(index_path):
-        os.remove(index_path)
+    with file_errors(index_path):
+        os.makedirs(output_dir, exist_ok=True)
+        if os.path.exists(index_path):
+            os.remove(index_path)
 
 
 def load_generator(options: dict):
@@ -484,10 +485,14 @@ def export(options: dict) -> None:
                          "choose another folder or pass --overwrite")
     module = translator(options)
     partial = version_dir + ".partial"  # a half-written export is never left as 1/
-    shutil.rmtree(partial, ignore_errors=True)
-    save(module, partial)
-    shutil.rmtree(version_dir, ignore_errors=True)
-    os.replace(partial, version_dir)
+    with file_errors(partial):
+        shutil.rmtree(partial, ignore_errors=True)
+        try:
+            save(module, partial)
+        except tf.errors.OpError as error:  # e.g. an unwritable folder, seen by TensorFlow
+            raise UsageError(f"{partial}: {error.message.strip().splitlines()[0]}") from None
+        shutil.rmtree(version_dir, ignore_errors=True)
+        os.replace(partial, version_dir)
     write_options(options)
     print(f"exported {version_dir}")
 
@@ -502,7 +507,7 @@ def translate(options: dict) -> None:
     if input_path is None:
         raise UsageError("--mode translate needs --input_dir: an image or a folder of them")
     check_fresh(output_dir, options["overwrite"], "translations")
-    paths = [input_path] if os.path.isfile(input_path) else list_images(input_path)
+    paths = [Path(input_path)] if os.path.isfile(input_path) else list_images(input_path)
     source = options["checkpoint"] or "sketches_train"
     if saved_model_dir(source):
         model = ImageTranslator.load(source)
@@ -510,7 +515,7 @@ def translate(options: dict) -> None:
         model = ImageTranslator.wrap(translator(options))
     labels = [None] * len(paths)
     if model.labels:
-        labels = labels_of([image_name(path) for path in paths], model.label_pattern,
+        labels = labels_of([path.stem for path in paths], model.label_pattern,
                            options["label"])
         unknown = sorted(set(labels) - set(model.labels))
         if unknown:
@@ -521,15 +526,15 @@ def translate(options: dict) -> None:
                          "without labels")
     start_index(output_dir)
     for path, label in zip(paths, labels, strict=True):
-        with open(path, "rb") as file:
-            try:
-                _, (encoded,) = model([file.read()], labels=label and [label])
-            except ValueError as error:
-                raise UsageError(f"{path}: {error}") from None
+        with file_errors(path):
+            encoded_input = path.read_bytes()
+        try:
+            _, (encoded,) = model([encoded_input], labels=label and [label])
+        except UsageError as error:
+            raise UsageError(f"{path}: {error}") from None
         output = cv2.cvtColor(cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR),
                               cv2.COLOR_BGR2RGB)
-        name = image_name(path)
-        rows = save_images(os.path.join(output_dir, "images"), [name],
+        rows = save_images(os.path.join(output_dir, "images"), [path.stem],
                            {"inputs": [read_rgb(path)], "outputs": [output]},
                            options["output_filetype"])
         index_path = append_index(output_dir, rows)

@@ -16,6 +16,9 @@ what was exported. Requests run on their own threads.
 
 from __future__ import annotations
 
+from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
+
+# isort: split
 import base64
 import binascii
 import contextlib
@@ -28,12 +31,11 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from toolbox import Parser
-
+from models.errors import UsageError, run_command
 from models.export import ImageTranslator
+from tools.toolbox import Parser
+
+PROG = "serve.py"
 
 STATIC = Path(__file__).resolve().parent / "static"
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript",
@@ -43,7 +45,11 @@ MAX_PIXELS = 4096 * 4096  # decoded size; a small file can decode to a huge imag
 
 
 class RequestError(Exception):
-    """A bad request: answered with its status and message, the server carries on."""
+    """A bad request: answered with its status and message, the server carries on.
+
+    Not a UsageError: it never reaches the command line. It is the HTTP layer's own
+    carrier of a status code (400, 404, 413) back to the handler that answers the client.
+    """
 
     def __init__(self, status: HTTPStatus, message: str):
         super().__init__(message)
@@ -132,7 +138,7 @@ def make_handler(model: ImageTranslator, model_name: str):
         def _translate(self, images: list[bytes], keys: list[str] | None = None):
             try:
                 return model(images, keys)
-            except ValueError as error:
+            except UsageError as error:  # the client's bytes: not an image
                 raise RequestError(HTTPStatus.BAD_REQUEST, str(error)) from None
 
         def _predict(self, body: bytes) -> dict:
@@ -178,7 +184,7 @@ def make_handler(model: ImageTranslator, model_name: str):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = Parser(prog="serve.py", description=__doc__.split("\n")[0])
+    parser = Parser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True,
                         help="an export's folder (pix2pix.py --mode export --output_dir)")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
@@ -186,11 +192,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="address to listen on (default: this machine only)")
     parser.add_argument("--name", default="pix2pix", help="model NAME in /v1/models/NAME")
     args = parser.parse_args(argv)
+    model = ImageTranslator.load(args.model)
     try:
-        model = ImageTranslator.load(args.model)
         server = ThreadingHTTPServer((args.host, args.port), make_handler(model, args.name))
-    except OSError as error:
-        parser.exit(1, f"serve.py: error: {error}\n")
+    except OSError as error:  # the address is taken, or not this machine's
+        raise UsageError(f"--host {args.host} --port {args.port}: {error.strerror or error}") \
+            from None
     server.daemon_threads = True
     host, port = server.server_address[:2]
     print(f"serving {model.path} on http://{host}:{port}/", flush=True)
@@ -198,5 +205,10 @@ def main(argv: list[str] | None = None) -> None:
         server.serve_forever()
 
 
+def cli() -> int:
+    """The console script pix2pix-serve."""
+    return run_command(PROG, main)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())
