@@ -10,8 +10,8 @@ images here, so that one file is one picture everywhere:
   export decodes in TensorFlow ops with the same `over_white`, so a SavedModel given an
   RGBA PNG sees what translate and process.py see;
 - JPEGs are decoded by OpenCV with libjpeg's accurate integer IDCT, as PIL decodes them
-  (TensorFlow's decode_jpeg defaults to the fast IDCT and differs by up to 25 grey levels
-  on the SketchToFace pairs);
+  and as the export's decode asks TensorFlow to (its default, the fast IDCT, differs by
+  up to 25 grey levels on the SketchToFace pairs);
 - a file is written under a hidden temporary name beside it and renamed into place, so a
   crash leaves the old file or the new one, never half of one.
 
