@@ -140,12 +140,15 @@ def download_sketches(source: str, output_dir: Path, jobs: int) -> None:
 
     def get(path: str) -> str:
         destination = output_dir / path
-        for stale in destination.parent.glob(f".{destination.name}.*.part"):
-            stale.unlink()  # left by a run that was killed mid-fetch
-        found = sha256_of(destination)
-        if found == manifest[path]:
-            return "already present"
-        fetch(source, upstream_path(path), destination, manifest[path])
+        try:
+            for stale in destination.parent.glob(f".{destination.name}.*.part"):
+                stale.unlink()  # left by a run that was killed mid-fetch
+            found = sha256_of(destination)
+            if found == manifest[path]:
+                return "already present"
+            fetch(source, upstream_path(path), destination, manifest[path])
+        except OSError as e:  # our side: an unwritable folder, a full disk
+            raise UsageError(describe(e)) from None
         return "fetched" if found is None else "repaired"
 
     failures = []

@@ -77,7 +77,7 @@ def resize(image: np.ndarray, size: int, pad: bool) -> np.ndarray:
 def blank(image: np.ndarray) -> np.ndarray:
     height, width = image.shape[:2]
     if height != width:
-        raise ValueError(f"blank needs a square image, this one is {width}x{height}")
+        raise UsageError(f"blank needs a square image, this one is {width}x{height}")
     size = int(width * 0.3)
     offset = int(width / 2 - size / 2)
     out = image.copy()
@@ -87,7 +87,7 @@ def blank(image: np.ndarray) -> np.ndarray:
 
 def combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.shape != b.shape:
-        raise ValueError(
+        raise UsageError(
             f"sizes differ, {a.shape[1]}x{a.shape[0]} and {b.shape[1]}x{b.shape[0]}"
         )
     return np.concatenate([a, b], axis=1)
@@ -190,7 +190,7 @@ def make(source: Path, b_image: Path | None, args: argparse.Namespace) -> np.nda
         if b_image:
             return combine(image, read_rgb(b_image))
         return OPERATIONS[args.operation](image, args)
-    except ValueError as e:  # blank's and combine's complaints about the images' sizes
+    except UsageError as e:  # blank's and combine's, which do not know the files' names
         names = f"{source} and {b_image}" if b_image else str(source)
         raise UsageError(f"{names}: {e}") from None
 

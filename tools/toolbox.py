@@ -69,9 +69,8 @@ def in_parallel(
     """``work(item)`` for every item, on ``workers`` threads, counting progress.
 
     Gives the results of the items that succeeded. An item whose work raises a
-    UsageError or an OSError goes to ``failed(item, error)``, which names the item and
-    may note it or raise a UsageError; if anything raises, the work not yet started is
-    cancelled.
+    UsageError goes to ``failed(item, error)``, which may note it or raise; if anything
+    raises, the work not yet started is cancelled.
     """
     results = {}
     progress = Progress(len(items), label)
@@ -81,7 +80,7 @@ def in_parallel(
             for future in as_completed(futures):
                 try:
                     results[futures[future]] = future.result()
-                except (UsageError, OSError) as e:
+                except UsageError as e:
                     failed(futures[future], e)
                 progress.step()
         except BaseException:
