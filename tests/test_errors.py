@@ -7,6 +7,9 @@ OSError, so a programming error showed up as a terse message with nothing to deb
 
 from __future__ import annotations
 
+import importlib
+import re
+
 import numpy as np
 import pytest
 from conftest import REPO
@@ -95,3 +98,11 @@ def test_no_tool_edits_sys_path():
             "*.py")]:
         if path.name != "test_errors.py":
             assert "sys.path.insert" not in path.read_text(), path
+
+
+def test_every_console_script_names_a_function():
+    """setup.py's console scripts (pix2pix-process, ...) point at functions that exist."""
+    scripts = re.findall(r'"([\w-]+)=([\w.]+):(\w+)"', (REPO / "setup.py").read_text())
+    assert len(scripts) == 8
+    for _, module, function in scripts:
+        assert callable(getattr(importlib.import_module(module), function)), module

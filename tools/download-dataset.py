@@ -1,9 +1,8 @@
-"""python tools/download-dataset.py: the README's name for tools/download_dataset.py,
-whose importable name holds the code (see its --help)."""
+"""python tools/download-dataset.py: the README's name for tools/download_dataset.py
+(whose importable name holds the code; see its --help). Run by path, not imported, so
+that it finds sketches/MANIFEST.sha256 in this checkout even after a plain `pip install .`."""
 
-import sys
+import runpy
+from pathlib import Path
 
-from tools.download_dataset import cli
-
-if __name__ == "__main__":
-    sys.exit(cli())
+runpy.run_path(str(Path(__file__).with_name("download_dataset.py")), run_name="__main__")

@@ -258,5 +258,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def cli() -> int:
-    """The console script pix2pix-download (and tools/download-dataset.py)."""
+    """The console script pix2pix-download."""
     return run_command(PROG, main)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
