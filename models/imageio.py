@@ -57,8 +57,9 @@ def over_white(colour, alpha):
 
 
 def read_rgb(path: str | Path) -> np.ndarray:
-    """The image file at `path` as [h, w, 3] uint8 in the file's own channel order (RGB
-    for every file we write); grey repeated, 16-bit rounded, transparency onto white."""
+    """The image file at `path` as [h, w, 3] uint8 RGB, the channels as stored (nothing is
+    swapped: the SketchToFace photos keep their swapped red and blue); grey repeated,
+    16-bit rounded to 8, transparency composited onto white."""
     with file_errors(path):
         data = np.fromfile(path, np.uint8)  # unlike cv2.imread: any path, a clear failure
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
