@@ -13,6 +13,9 @@ Every flag of Hesse's script keeps its name and meaning; see --help.
 
 from __future__ import annotations
 
+from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
+
+# isort: split
 import math
 import os
 import random
@@ -20,8 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from pathlib import Path
 
 import cv2
 import keras
@@ -30,18 +32,11 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from models import build_pix2pix, preprocessing
-from models.data import (
-    image_name,
-    labels_of,
-    list_images,
-    load_images,
-    read_rgb,
-    test_dataset,
-    train_dataset,
-)
+from models.data import labels_of, load_images, test_dataset, train_dataset
 from models.distribute import STRATEGIES, distributed_step, is_chief, make_strategy
-from models.errors import UsageError
+from models.errors import UsageError, file_errors, run_command
 from models.export import ImageTranslator, Translator, save, saved_model_dir
+from models.imageio import list_images, read_rgb
 from models.networks import unet_depth
 from models.options import PRESETS, Options, with_preset
 from models.outputs import append_index, format_metrics, save_images, score, write_metrics
@@ -162,15 +157,14 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     logging.set_verbosity(logging.WARNING)  # TensorFlow's info lines are noise here
-    try:
-        options = resolve_options()
-        configure_threads(options)
-        {"train": train, "test": test, "export": export,
-         "translate": translate}[options.mode](options)
-    except (UsageError, ValueError, OSError) as error:
-        sys.exit(f"pix2pix.py: error: {error}")
-    except tf.errors.OpError as error:  # TensorFlow's own report on bad data
-        sys.exit(f"pix2pix.py: error: {error.message.strip().splitlines()[0]}")
+    sys.exit(run_command("pix2pix.py", run_mode))
+
+
+def run_mode() -> None:
+    options = resolve_options()
+    configure_threads(options)
+    {"train": train, "test": test, "export": export,
+     "translate": translate}[options.mode](options)
 
 
 def resolve_options() -> Options:
@@ -185,7 +179,12 @@ def resolve_options() -> Options:
     values["output_dir"] = values["output_dir"] or default_output
     if values["seed"] is None:
         values["seed"] = random.randint(0, 2**31 - 1)
-    unet_depth(values["crop_size"])  # raises for a size the U-Net cannot halve down to 1x1
+    try:
+        unet_depth(values["crop_size"])  # raises for a size the U-Net cannot halve to 1x1
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if values["n_layers_d"] < 1:
+        raise UsageError(f"--n_layers_d must be at least 1, got {values['n_layers_d']}")
     return Options(**values)
 
 
@@ -392,10 +391,11 @@ def check_fresh(output_dir: str, overwrite: bool, what: str) -> None:
 
 def start_index(output_dir: str) -> None:
     """A new index.html table (append_index adds rows to an existing one)."""
-    os.makedirs(output_dir, exist_ok=True)
     index_path = os.path.join(output_dir, "index.html")
-    if os.path.exists(index_path):
-        os.remove(index_path)
+    with file_errors(index_path):
+        os.makedirs(output_dir, exist_ok=True)
+        if os.path.exists(index_path):
+            os.remove(index_path)
 
 
 def load_generator(options: Options):
@@ -472,10 +472,14 @@ def export(options: Options) -> None:
     options = trained_options(options)
     module = translator(options)
     partial = version_dir + ".partial"  # a half-written export is never left as 1/
-    shutil.rmtree(partial, ignore_errors=True)
-    save(module, partial)
-    shutil.rmtree(version_dir, ignore_errors=True)
-    os.replace(partial, version_dir)
+    with file_errors(partial):
+        shutil.rmtree(partial, ignore_errors=True)
+        try:
+            save(module, partial)
+        except tf.errors.OpError as error:  # e.g. an unwritable folder, seen by TensorFlow
+            raise UsageError(f"{partial}: {error.message.strip().splitlines()[0]}") from None
+        shutil.rmtree(version_dir, ignore_errors=True)
+        os.replace(partial, version_dir)
     options.save(options.output_dir)
     print(f"exported {version_dir}")
 
@@ -490,7 +494,7 @@ def translate(options: Options) -> None:
     if input_path is None:
         raise UsageError("--mode translate needs --input_dir: an image or a folder of them")
     check_fresh(output_dir, options.overwrite, "translations")
-    paths = [input_path] if os.path.isfile(input_path) else list_images(input_path)
+    paths = [Path(input_path)] if os.path.isfile(input_path) else list_images(input_path)
     source = options.checkpoint or "sketches_train"
     if saved_model_dir(source):
         model = ImageTranslator.load(source)
@@ -499,7 +503,7 @@ def translate(options: Options) -> None:
     check_label_flag(options, model.labels, source)
     labels = [None] * len(paths)
     if model.labels:
-        labels = labels_of([image_name(path) for path in paths], model.label_pattern,
+        labels = labels_of([path.stem for path in paths], model.label_pattern,
                            options.label)
         unknown = sorted(set(labels) - set(model.labels))
         if unknown:
@@ -507,14 +511,15 @@ def translate(options: Options) -> None:
                              f"{', '.join(model.labels)}")
     start_index(output_dir)
     for path, label in zip(paths, labels, strict=True):
-        with open(path, "rb") as file:
-            try:
-                _, (encoded,) = model([file.read()], labels=label and [label])
-            except ValueError as error:
-                raise UsageError(f"{path}: {error}") from None
+        with file_errors(path):
+            encoded_input = path.read_bytes()
+        try:
+            _, (encoded,) = model([encoded_input], labels=label and [label])
+        except UsageError as error:
+            raise UsageError(f"{path}: {error}") from None
         output = cv2.cvtColor(cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR),
                               cv2.COLOR_BGR2RGB)
-        rows = save_images(os.path.join(output_dir, "images"), [image_name(path)],
+        rows = save_images(os.path.join(output_dir, "images"), [path.stem],
                            {"inputs": [read_rgb(path)], "outputs": [output]},
                            options.output_filetype)
         index_path = append_index(output_dir, rows)

@@ -13,7 +13,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     py_modules=["pix2pix"],
-    packages=["models"],
+    packages=["models", "tools"],
+    package_data={"tools": ["static/*"]},  # serve.py's page
     install_requires=[
         "tensorflow>=2.21,<2.22",  # its tf.keras is Keras 3
         "tensorboard>=2.21,<2.22",  # tf.summary's writer lives here
@@ -23,5 +24,14 @@ setup(
         "absl-py",
     ],
     extras_require={"test": ["pytest", "ruff", "selenium"]},  # + Debian chromium
-    entry_points={"console_scripts": ["pix2pix=pix2pix:run"]},
+    entry_points={"console_scripts": [
+        "pix2pix=pix2pix:run",
+        "pix2pix-process=tools.process:cli",
+        "pix2pix-split=tools.split:cli",
+        "pix2pix-download=tools.download_dataset:cli",
+        "pix2pix-score=tools.score:cli",
+        "pix2pix-serve=tools.serve:cli",
+        "pix2pix-crossval=tools.crossval:cli",
+        "pix2pix-benchmark=tools.benchmark:cli",
+    ]},
 )

@@ -1,47 +1,20 @@
-"""What a pix2pix model is: networks, pix2pix layers, losses and the train step,
-plus the data handling that train, test and export share."""
+"""What a pix2pix model is: networks, pix2pix layers, losses and the train step, plus the
+data handling, image files and errors that pix2pix.py and the tools share.
+
+`from models import build_pix2pix` (and preprocessing) reaches
+models/build.py lazily: importing the package itself must not import TensorFlow, so that
+models.imageio and models.errors stay quick for the tools that need nothing else, and
+models.terminal can quieten TensorFlow's start-up before anything imports it.
+"""
 
 from __future__ import annotations
 
-from models.data import Preprocessing
-from models.networks import build_discriminator, build_generator
-from models.options import Options
-from models.pix2pix import LinearDecay, Pix2Pix
+_BUILD = ("build_pix2pix", "preprocessing")
 
 
-def preprocessing(options: Options, training: bool = False) -> Preprocessing:
-    """The pre-processing the options ask for; outside training, no flip and no crop."""
-    return Preprocessing(
-        which_direction=options.which_direction,
-        lab_colorization=options.lab_colorization,
-        crop_size=options.crop_size,
-        scale_size=options.scale_size if training else options.crop_size,
-        flip=options.flip and training,
-        aspect_ratio=options.aspect_ratio,
-        labels=options.labels)
+def __getattr__(name: str):
+    if name in _BUILD:
+        from models import build
 
-
-def build_pix2pix(options: Options, total_steps: int | None = None,
-                  steps_per_epoch: int | None = None) -> Pix2Pix:
-    """Generator, discriminator and optimisers, configured by flag values; in training,
-    `total_steps` and `steps_per_epoch` place --lr_decay_epochs' linear decay."""
-    in_channels, out_channels = preprocessing(options).channels
-    sync_norm = options.sync_batch_norm  # training only: one replica elsewhere
-    gan_loss = options.gan_loss
-    generator = build_generator(
-        crop_size=options.crop_size, ngf=options.ngf, in_channels=in_channels,
-        out_channels=out_channels, decoder=options.decoder,
-        separable_conv=options.separable_conv,
-        inference_dropout=options.inference_dropout, seed=options.seed,
-        sync_norm=sync_norm)
-    discriminator = build_discriminator(
-        crop_size=options.crop_size, ndf=options.ndf, in_channels=in_channels,
-        target_channels=out_channels, n_layers=options.n_layers_d, sync_norm=sync_norm,
-        spectral_norm=options.spectral_norm,
-        probabilities=gan_loss == "vanilla")
-    lr = options.lr
-    if options.lr_decay_epochs:  # a schedule has no rate variable: in test too
-        lr = LinearDecay(lr, total_steps or 0, options.lr_decay_epochs * (steps_per_epoch or 0))
-    return Pix2Pix(generator, discriminator, lr=lr, beta1=options.beta1,
-                   l1_weight=options.l1_weight, gan_weight=options.gan_weight,
-                   gan_loss=gan_loss)
+        return getattr(build, name)
+    raise AttributeError(f"module 'models' has no attribute {name!r}")

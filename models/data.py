@@ -1,41 +1,21 @@
-"""Reading image pairs, the pix2pix pre-processing, and turning outputs back into images.
+"""Image pairs, the pix2pix pre-processing, and turning outputs back into images.
 
-One place for train, test and export: a folder of side-by-side A|B images becomes
-(input, target) float pairs in [-1, 1], and generated tensors become uint8 images.
+One place for train, test and export: a folder of side-by-side A|B images (read by
+models/imageio.py) becomes (input, target) float pairs in [-1, 1], and generated tensors
+become uint8 images.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
-import cv2
 import numpy as np
 import tensorflow as tf
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
-
-
-class DataError(ValueError):
-    """A problem with the user's images; the message names the file."""
-
-
-def image_name(path: str) -> str:
-    return os.path.splitext(os.path.basename(path))[0]
-
-
-def list_images(input_dir: str) -> list[str]:
-    """Image files in a folder, sorted by number when every name is one (outputs in order)."""
-    if not os.path.isdir(input_dir):
-        raise DataError(f"--input_dir {input_dir}: no such folder")
-    paths = [os.path.join(input_dir, name) for name in os.listdir(input_dir)
-             if name.lower().endswith(IMAGE_EXTENSIONS)]
-    if not paths:
-        raise DataError(f"--input_dir {input_dir}: holds no .png or .jpg images")
-    if all(image_name(path).isdigit() for path in paths):
-        return sorted(paths, key=lambda path: int(image_name(path)))
-    return sorted(paths)
+from models.errors import UsageError
+from models.imageio import list_images, read_rgb
 
 
 def labels_of(names: list[str], pattern: str, fallback: str | None = None) -> list[str]:
@@ -44,10 +24,10 @@ def labels_of(names: list[str], pattern: str, fallback: str | None = None) -> li
     try:
         regex = re.compile(pattern)
     except re.error as error:
-        raise DataError(f"--label_pattern {pattern!r}: not a regular expression ({error})") \
+        raise UsageError(f"--label_pattern {pattern!r}: not a regular expression ({error})") \
             from None
     if regex.groups < 1:
-        raise DataError(f"--label_pattern {pattern!r}: needs a capture group, as in '^([fm])'")
+        raise UsageError(f"--label_pattern {pattern!r}: needs a capture group, as in '^([fm])'")
     labels = []
     for name in names:
         match = regex.search(name)
@@ -56,26 +36,12 @@ def labels_of(names: list[str], pattern: str, fallback: str | None = None) -> li
         elif fallback is not None:
             labels.append(fallback)
         else:
-            raise DataError(f"{name}: its name does not match --label_pattern {pattern!r}; "
-                            "give its label with --label")
+            raise UsageError(f"{name}: its name does not match --label_pattern {pattern!r}; "
+                             "give its label with --label")
     return labels
 
 
-def read_rgb(path: str) -> np.ndarray:
-    """[h, w, 3] uint8 in the file's own channel order; grey is repeated, alpha dropped."""
-    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if image is None or image.size == 0:
-        raise DataError(f"{path}: not a readable image")
-    if image.dtype != np.uint8:
-        raise DataError(f"{path}: {image.dtype} pixels; only 8-bit images are supported")
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def load_images(input_dir: str, paired: bool = True) -> tuple[list[str], np.ndarray]:
+def load_images(input_dir: str | Path, paired: bool = True) -> tuple[list[str], np.ndarray]:
     """Names and a [n, h, w, 3] uint8 stack of every image in a folder, checked.
 
     Paired images (A|B side by side) must have an even width; all must share one size.
@@ -85,12 +51,12 @@ def load_images(input_dir: str, paired: bool = True) -> tuple[list[str], np.ndar
     first_shape = images[0].shape
     for path, image in zip(paths, images, strict=True):
         if paired and image.shape[1] % 2:
-            raise DataError(f"{path}: width {image.shape[1]} is odd; an A|B pair must split "
-                            "at the middle")
+            raise UsageError(f"{path}: width {image.shape[1]} is odd; an A|B pair must split "
+                             "at the middle")
         if image.shape != first_shape:
-            raise DataError(f"{path}: size {image.shape[1]}x{image.shape[0]} differs from "
-                            f"{paths[0]}'s {first_shape[1]}x{first_shape[0]}")
-    return [image_name(path) for path in paths], np.stack(images)
+            raise UsageError(f"{path}: size {image.shape[1]}x{image.shape[0]} differs from "
+                             f"{paths[0]}'s {first_shape[1]}x{first_shape[0]}")
+    return [path.stem for path in paths], np.stack(images)
 
 
 # --- colour spaces for --lab_colorization: sRGB <-> CIE L*a*b* (D65), per pixel ---
@@ -151,8 +117,8 @@ class Preprocessing:
 
     def label_index(self, label: str) -> int:
         if label not in self.labels:
-            raise DataError(f"label {label!r} was not seen in training; the model knows "
-                            f"{', '.join(self.labels)}")
+            raise UsageError(f"label {label!r} was not seen in training; the model knows "
+                             f"{', '.join(self.labels)}")
         return self.labels.index(label)
 
     def add_label(self, inputs, label_index):

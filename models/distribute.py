@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
+from models.errors import UsageError
+
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker")
 
 
@@ -58,7 +60,7 @@ def distributed_step(model, strategy: tf.distribute.Strategy, iterator,
     """
     if jit_compile and strategy.num_replicas_in_sync > 1:
         # XLA cannot compile the optimisers' cross-replica update inside the step
-        raise ValueError("--xla works on one device only, not with several replicas")
+        raise UsageError("--xla works on one device only, not with several replicas")
     replica_step = tf.function(model.train_step, jit_compile=True) if jit_compile \
         else model.train_step
     loss_scale = 1.0 / strategy.num_replicas_in_sync

@@ -13,9 +13,31 @@ import os
 import tensorflow as tf
 
 from models.data import Preprocessing
+from models.errors import UsageError
+from models.imageio import over_white
 
 SERVING = "serving_default"  # encoded images in, encoded images out
 FLOAT = "float_images"  # [n, crop, crop, 3] floats in [0, 1] in and out
+
+
+def decode_rgb(encoded):
+    """Encoded image bytes => [h, w, 3] uint8 RGB, in graph ops, exactly as
+    models.imageio.read_rgb reads a file: grey repeated, transparency onto white, JPEGs
+    with libjpeg's accurate integer IDCT (TensorFlow's default, the fast one, differs from
+    OpenCV's decoding by up to 18 grey levels on the SketchToFace JPEGs)."""
+
+    def jpeg():
+        return tf.io.decode_jpeg(encoded, channels=3, dct_method="INTEGER_ACCURATE")
+
+    def other():
+        # The file's own channels (1 grey, 2 grey and alpha, 3 RGB, 4 RGBA), made RGBA
+        image = tf.cast(tf.io.decode_image(encoded, expand_animations=False), tf.int32)
+        channels = tf.shape(image)[-1]
+        colour = tf.gather(image, tf.where(channels < 3, [0, 0, 0], [0, 1, 2]), axis=-1)
+        alpha = tf.where(channels % 2 == 0, image[..., -1:], 255)
+        return tf.cast(over_white(colour, alpha), tf.uint8)
+
+    return tf.cond(tf.io.is_jpeg(encoded), jpeg, other)
 
 
 class Translator(tf.Module):
@@ -73,7 +95,7 @@ class Translator(tf.Module):
         return rgb[..., ::-1] if self._swap_rb else rgb
 
     def _translate_one(self, encoded, label=None):
-        image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+        image = decode_rgb(encoded)
         inputs, outputs = self._generate(image, label)
         # Back to the input's aspect ratio: height crop_size, width to match.
         shape = tf.cast(tf.shape(image), tf.float32)
@@ -136,28 +158,32 @@ class ImageTranslator:
         """The SavedModel exported to `path`, with plain tf.saved_model.load."""
         model_dir = saved_model_dir(path)
         if model_dir is None:
-            raise OSError(f"{path}: holds no SavedModel (saved_model.pb, or a version "
-                          "folder like 1/ with one)")
-        loaded = tf.saved_model.load(model_dir)
+            raise UsageError(f"{path}: holds no SavedModel (saved_model.pb, or a version "
+                             "folder like 1/ with one)")
+        try:
+            loaded = tf.saved_model.load(model_dir)
+        except (OSError, tf.errors.OpError) as error:
+            reason = str(error).strip().splitlines()[0]
+            raise UsageError(f"{model_dir}: not a SavedModel that loads ({reason})") from None
         return cls(loaded.signatures[SERVING], model_dir, *_labels_of(loaded))
 
     def __call__(self, images: list[bytes], keys: list[str] | None = None,
                  labels: list[str] | None = None):
-        """Raises ValueError for bytes that are not an image, or an unknown label."""
+        """Raises UsageError for bytes that are not an image, or an unknown label."""
         keys = keys if keys is not None else [str(i) for i in range(len(images))]
         inputs = {"image": tf.constant(images, tf.string), "key": tf.constant(keys, tf.string)}
         if self.labels:  # "" weighs every label equally
             labels = labels if labels is not None else [""] * len(images)
             unknown = [label for label in labels if label and label not in self.labels]
             if unknown:
-                raise ValueError(f"unknown label {unknown[0]!r}; the model knows "
+                raise UsageError(f"unknown label {unknown[0]!r}; the model knows "
                                  f"{', '.join(self.labels)}")
             inputs["label"] = tf.constant(labels, tf.string)
         try:
             result = self._serve(**inputs)
         except tf.errors.InvalidArgumentError as error:
             reason = error.message.strip().splitlines()[0]
-            raise ValueError(f"not an image TensorFlow can decode: {reason}") from None
+            raise UsageError(f"not an image TensorFlow can decode: {reason}") from None
         return ([key.decode() for key in result["key"].numpy()],
                 list(result["image_bytes"].numpy()))
 

@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 
-from models.errors import UsageError
+from models.errors import UsageError, file_errors
 
 # The fields that define a trained model: test, export and a resumed training run take
 # them from the checkpoint folder's options.json.
@@ -108,9 +108,11 @@ class Options:
         return cls(**{key: value for key, value in content.items() if key in names})
 
     def save(self, folder: str) -> None:
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, "options.json"), "w") as file:
-            json.dump(self.to_json(), file, sort_keys=True, indent=4)
+        path = os.path.join(folder, "options.json")
+        with file_errors(path):
+            os.makedirs(folder, exist_ok=True)
+            with open(path, "w") as file:
+                json.dump(self.to_json(), file, sort_keys=True, indent=4)
 
     def trained(self) -> tuple[Options, list[str]]:
         """These options with the model-defining ones of the training run in --checkpoint,
@@ -122,8 +124,10 @@ class Options:
         except FileNotFoundError:
             raise UsageError(f"--checkpoint {self.checkpoint}: no options.json; is it the "
                              "--output_dir of a training run?") from None
-        except (OSError, ValueError) as error:
-            raise UsageError(f"{path}: unreadable ({error})") from None
+        except OSError as error:
+            raise UsageError(f"{path}: {error.strerror or error}") from None
+        except ValueError as error:
+            raise UsageError(f"{path}: not valid JSON ({error})") from None
         trained = Options.from_json(content)
         changes = {name: getattr(trained, name) for name in MODEL_FIELDS
                    if name in content and getattr(trained, name) != getattr(self, name)}

@@ -6,30 +6,22 @@ import html
 import json
 import os
 
-import cv2
 import numpy as np
 import tensorflow as tf
 
+from models.errors import file_errors
+from models.imageio import write_image
+
 KINDS = ("inputs", "outputs", "targets")
 METRICS = ("l1", "psnr", "ssim")
-
-
-def write_image(path: str, rgb: np.ndarray) -> None:
-    """Write a uint8 RGB image as PNG or JPEG (by extension), via a temporary file."""
-    ok, encoded = cv2.imencode(os.path.splitext(path)[1], cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise OSError(f"{path}: could not encode the image")
-    partial = path + ".partial"
-    with open(partial, "wb") as file:
-        file.write(encoded.tobytes())
-    os.replace(partial, path)
 
 
 def save_images(image_dir: str, names, images: dict[str, np.ndarray], filetype: str = "png",
                 step: int | None = None) -> list[dict]:
     """Write NAME-inputs/-outputs/-targets files (prefixed by the step in training);
     returns one row per name for the index, with the file names."""
-    os.makedirs(image_dir, exist_ok=True)
+    with file_errors(image_dir):
+        os.makedirs(image_dir, exist_ok=True)
     extension = "jpg" if filetype == "jpeg" else filetype
     rows = []
     for i, name in enumerate(names):
@@ -51,7 +43,7 @@ def append_index(output_dir: str, rows: list[dict], with_step: bool = False) -> 
     index_path = os.path.join(output_dir, "index.html")
     kinds = [kind for kind in KINDS if kind in rows[0]] if rows else list(KINDS)
     new = not os.path.exists(index_path)
-    with open(index_path, "a") as index:
+    with file_errors(index_path), open(index_path, "a") as index:
         if new:
             header = "<th>step</th>" if with_step else ""
             header += "<th>name</th>" + "".join(f"<th>{kind[:-1]}</th>" for kind in kinds)
@@ -88,7 +80,8 @@ def write_metrics(output_dir: str, names: list[str], scores: dict[str, np.ndarra
                  for i, name in enumerate(names)}
     means = {metric: round(float(np.mean(scores[metric])), 6) for metric in METRICS}
     content = {"images": per_image, "mean": means}
-    with open(os.path.join(output_dir, "metrics.json"), "w") as file:
+    path = os.path.join(output_dir, "metrics.json")
+    with file_errors(path), open(path, "w") as file:
         json.dump(content, file, indent=2)
     return content
 

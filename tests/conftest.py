@@ -1,7 +1,7 @@
-"""Fixtures for the tests of tools/: the SketchToFace data, and running a tool.
+"""Fixtures: the SketchToFace data, running a tool, and a brief training run.
 
-tools/ goes on sys.path so the tests can ``import process`` (and
-``importlib.import_module("download-dataset")``), as the tools import each other.
+The tests import the tools as the package they are (``from tools import process``);
+the repository is on the path through ``pip install -e .``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 TOOLS = REPO / "tools"
-sys.path.insert(0, str(TOOLS))
 
 
 @pytest.fixture(scope="session")

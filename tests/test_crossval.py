@@ -9,10 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tools"))
+from tools import crossval
 
-import crossval  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 NAMES = ["f1", "f2", "f3", "f4", "m1", "m2", "m3", "m4"]
 VARIANTS = ["--variant", "base=", "--variant", "decay=--lr_decay_epochs 1"]

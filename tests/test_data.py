@@ -5,15 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.data import (
-    DataError,
-    Preprocessing,
-    lab_to_rgb,
-    list_images,
-    load_images,
-    rgb_to_lab,
-    train_dataset,
-)
+from models.data import Preprocessing, lab_to_rgb, load_images, rgb_to_lab, train_dataset
+from models.errors import UsageError
+from models.imageio import list_images
 
 
 def write(path, image):
@@ -35,7 +29,7 @@ def test_real_pairs_load_in_order(sketchtoface_dir):
 def test_numeric_names_sort_by_value(tmp_path):
     for name in ("10", "9", "100"):
         write(tmp_path / f"{name}.png", random_image(4, 8))
-    assert [p.rsplit("/", 1)[1] for p in list_images(str(tmp_path))] == [
+    assert [p.name for p in list_images(tmp_path)] == [
         "9.png", "10.png", "100.png"]
 
 
@@ -56,14 +50,14 @@ def test_grey_and_rgba_become_rgb(tmp_path):
 def test_bad_images_name_the_file(tmp_path, make, message):
     write(tmp_path / "a.png", random_image(4, 8))
     make(tmp_path)
-    with pytest.raises(DataError, match=message):
+    with pytest.raises(UsageError, match=message):
         load_images(str(tmp_path))
 
 
 def test_missing_or_empty_folder(tmp_path):
-    with pytest.raises(DataError, match="no such folder"):
+    with pytest.raises(UsageError, match="no such folder"):
         list_images(str(tmp_path / "nowhere"))
-    with pytest.raises(DataError, match=r"holds no \.png or \.jpg"):
+    with pytest.raises(UsageError, match=r"holds no \.png/\.jpg/\.jpeg images"):
         list_images(str(tmp_path))
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import importlib
 import io
 import re
 import shutil
@@ -19,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
-download = importlib.import_module("download-dataset")
+from models.errors import run_command
+from tools import download_dataset as download
+
 PROG = "download-dataset.py"
 SOME = ["A64/f005.jpg", "Combine/m101.png", "images/Test1-outputs.png"]
 
@@ -70,7 +71,7 @@ def serve() -> Iterator[Callable[[Path], tuple[str, dict[str, list[str]]]]]:
 
 
 def fetch(*args: object) -> int:
-    return download.run(download.main, PROG, [str(a) for a in args])
+    return run_command(PROG, download.main, [str(a) for a in args])
 
 
 def manifest() -> dict[str, str]:

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import process
 import pytest
 from PIL import Image
+
+from models.imageio import read_rgb
+from tools import process
 
 
 def read(path: Path) -> np.ndarray:
@@ -123,7 +125,7 @@ def test_grayscale_has_three_equal_channels():
     out = process.grayscale(image)
     assert out.shape == image.shape
     assert (out[..., 0] == out[..., 1]).all() and (out[..., 1] == out[..., 2]).all()
-    luma = image @ np.array([0.114, 0.587, 0.299])  # BGR order
+    luma = image @ np.array([0.299, 0.587, 0.114])  # RGB order, as read_rgb reads
     assert np.abs(out[..., 0] - luma).max() <= 1
 
 
@@ -151,9 +153,9 @@ def test_grey_and_transparent_inputs_become_rgb(tmp_path):
     rgba[..., 0] = 255  # red
     rgba[:2, :, 3] = 255  # top half opaque, bottom half transparent
     Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
-    assert np.array_equal(process.load(tmp_path / "grey.png"), np.full((4, 4, 3), 77))
-    out = process.load(tmp_path / "rgba.png")
-    assert (out[:2] == (0, 0, 255)).all()  # red, in OpenCV's BGR order
+    assert np.array_equal(read_rgb(tmp_path / "grey.png"), np.full((4, 4, 3), 77))
+    out = read_rgb(tmp_path / "rgba.png")
+    assert (out[:2] == (255, 0, 0)).all()  # red
     assert (out[2:] == 255).all()  # composited onto white
 
 

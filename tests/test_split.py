@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import split
+
+from tools import split
 
 
 def folder(tmp_path: Path, count: int, name: str = "AB") -> Path:

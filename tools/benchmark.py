@@ -3,6 +3,9 @@
     python tools/benchmark.py                          # the default 64x64, batch 1
     python tools/benchmark.py --batch_size 4 --xla     # any pix2pix.py flag applies
 
+Its flags are absl flags, unlike the other tools' argparse: they are pix2pix.py's own
+flags (imported with it), plus the four below.
+
 Training runs the very loop of `pix2pix.py --mode train` (data pipeline, strategy,
 loss averages) on synthetic images of the configured size; inference runs the
 generator one batch per call, as test mode does; the export's float signature is timed
@@ -15,15 +18,15 @@ the same thread settings. It is a benchmark, not a test: numbers vary with load.
 
 from __future__ import annotations
 
+from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
+
+# isort: split
 import json
 import os
 import platform
 import resource
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import keras
 import numpy as np
@@ -34,6 +37,7 @@ import pix2pix
 from models import build_pix2pix, preprocessing
 from models.data import train_dataset
 from models.distribute import distributed_step, make_strategy
+from models.errors import run_command
 from models.export import Translator
 from models.options import Options
 
@@ -163,6 +167,10 @@ def benchmark(options: Options) -> dict:
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    sys.exit(run_command("benchmark.py", run_benchmark))
+
+
+def run_benchmark() -> None:
     options = pix2pix.resolve_options()
     pix2pix.configure_threads(options)
     threads = tf.config.threading
@@ -171,5 +179,10 @@ def main(argv):
     print(json.dumps(benchmark(options), indent=2))
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """The console script pix2pix-benchmark."""
     app.run(main)
+
+
+if __name__ == "__main__":
+    cli()

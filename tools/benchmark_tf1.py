@@ -11,15 +11,16 @@ random pair, and prints one JSON line: parameter count and training images/sec.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import time
+from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# isort: split
+import json
+import time
 
 import numpy as np
 import tensorflow.compat.v1 as tf
+
+from tools.toolbox import Parser
 
 EPS = 1e-12
 INIT = tf.random_normal_initializer(0, 0.02)
@@ -80,7 +81,7 @@ def discriminator(inputs, targets, ndf: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = Parser(prog="benchmark_tf1.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--intra", type=int, default=0, help="intra-op threads (0: TF's)")
     parser.add_argument("--inter", type=int, default=0, help="inter-op threads (0: TF's)")
     parser.add_argument("--steps", type=int, default=1000, help="timed steps")

@@ -9,12 +9,11 @@ innermost level (as junyanz/pytorch-CycleGAN-and-pix2pix; 256 parameters fewer t
 BatchNorm2d in training mode (batch statistics, as pix2pix tests by default), dropout on
 at generation, a train step that updates D on a detached fake and then G with GAN + 100 x
 L1, Adam(2e-4, 0.5). Prints one JSON object like tools/benchmark.py. Written for this
-repository; it imports nothing from it.
+repository; of it, it imports only the tools' flag parser (no TensorFlow).
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import os
@@ -23,6 +22,8 @@ import time
 
 import torch
 from torch import nn
+
+from tools.toolbox import Parser
 
 CROP, NGF, NDF = 64, 16, 16
 
@@ -121,7 +122,7 @@ def benchmark(steps: int, batches: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = Parser(prog="benchmark_torch.py", description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's)")
     parser.add_argument("--steps", type=int, default=500, help="training steps to time")
     parser.add_argument("--batches", type=int, default=500, help="generator calls to time")

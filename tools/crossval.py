@@ -21,6 +21,9 @@ another variant.
 
 from __future__ import annotations
 
+from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
+
+# isort: split
 import json
 import math
 import shlex
@@ -35,12 +38,12 @@ from statistics import NormalDist
 
 import numpy as np
 from PIL import Image, ImageDraw
-from toolbox import Parser, ToolError, run
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from models.data import DataError, labels_of, list_images
+from models.data import labels_of
+from models.errors import UsageError, file_errors, run_command
+from models.imageio import list_images
 from models.outputs import METRICS
+from tools.toolbox import Parser
 
 PIX2PIX = Path(__file__).resolve().parent.parent / "pix2pix.py"
 DROPOUT = {"dropout": [], "no_dropout": ["--noinference_dropout"]}  # test settings
@@ -60,7 +63,7 @@ class Job:
 def parse_variant(text: str) -> tuple[str, list[str]]:
     name, sep, flags = text.partition("=")
     if not sep or not name or not name.replace("_", "").replace("-", "").isalnum():
-        raise ToolError(f"--variant {text!r}: expected NAME=FLAGS, as in "
+        raise UsageError(f"--variant {text!r}: expected NAME=FLAGS, as in "
                         "\"labels=--label_pattern ^([fm])\"")
     return name, shlex.split(flags)
 
@@ -86,7 +89,7 @@ def write_folds(output_dir: Path, paths: list[str], fold_of: list[int], folds: i
     record_path = output_dir / "folds.json"
     if record_path.exists():
         if json.loads(record_path.read_text()) != record:
-            raise ToolError(f"{record_path}: this output folder was split into other folds "
+            raise UsageError(f"{record_path}: this output folder was split into other folds "
                             "(other --input_dir, --folds, --fold_seed or --label_pattern); "
                             "choose another --output_dir")
         return
@@ -105,7 +108,7 @@ def check_variant(output_dir: Path, name: str, flags: list[str]) -> None:
     record = output_dir / name / "variant.json"
     record.parent.mkdir(parents=True, exist_ok=True)
     if record.exists() and json.loads(record.read_text()) != flags:
-        raise ToolError(f"--variant {name}: {record} was run with other flags "
+        raise UsageError(f"--variant {name}: {record} was run with other flags "
                         f"({' '.join(json.loads(record.read_text()))}); rename the variant")
     record.write_text(json.dumps(flags))
 
@@ -120,7 +123,7 @@ def pix2pix(log: Path, *args: str) -> None:
                                 stderr=subprocess.STDOUT, check=False)
     if result.returncode:
         last = log.read_text().strip().splitlines()[-1:] or ["(no output)"]
-        raise ToolError(f"{log}: pix2pix.py failed: {last[0]}")
+        raise UsageError(f"{log}: pix2pix.py failed: {last[0]}")
 
 
 def run_job(job: Job, output_dir: Path, flags: list[str]) -> None:
@@ -358,18 +361,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=8, help="faces in samples.png")
     args = parser.parse_args(argv)
     if args.folds < 2:
-        raise ToolError(f"--folds {args.folds}: needs at least 2")
+        raise UsageError(f"--folds {args.folds}: needs at least 2")
     flags_of = dict(parse_variant(text) for text in args.variant or ["base="])
     flags_of = {name: [*common, *flags] for name, flags in flags_of.items()}
-    try:
-        paths = list_images(args.input_dir)
-        names = [Path(path).stem for path in paths]
-        groups = labels_of(names, args.label_pattern) if args.label_pattern else [""] * len(names)
-    except DataError as error:
-        raise ToolError(str(error)) from None
+    paths = list_images(args.input_dir)
+    names = [path.stem for path in paths]
+    groups = labels_of(names, args.label_pattern) if args.label_pattern else [""] * len(names)
     if len(paths) < args.folds:
-        raise ToolError(f"--input_dir {args.input_dir}: {len(paths)} pairs for {args.folds} folds")
-    args.output_dir.mkdir(parents=True, exist_ok=True)
+        raise UsageError(f"--input_dir {args.input_dir}: {len(paths)} pairs for {args.folds} folds")
+    with file_errors(args.output_dir):
+        args.output_dir.mkdir(parents=True, exist_ok=True)
     write_folds(args.output_dir, paths, assign_folds(names, args.folds, args.fold_seed, groups),
                 args.folds)
     for name, flags in flags_of.items():
@@ -383,5 +384,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"wrote {args.output_dir / 'summary.json'}, summary.md, chart.png and samples.png")
 
 
+def cli() -> int:
+    """The console script pix2pix-crossval."""
+    return run_command("crossval.py", main)
+
+
 if __name__ == "__main__":
-    sys.exit(run(main, "crossval.py"))
+    sys.exit(cli())

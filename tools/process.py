@@ -24,11 +24,10 @@ Operations:
 
 Reads .png/.jpg/.jpeg files (the top level of --input_dir only) and writes PNG files
 of the same stem into --output_dir. Pixels are kept exactly as stored: no channel is
-ever reordered except by swap_rb. Grey images become three channels; images with
-transparency are composited onto white. JPEGs are decoded by OpenCV with libjpeg's
-accurate integer IDCT, as PIL decodes them too; that is what reproduces the
-SketchToFace pairs exactly (TensorFlow's decode_jpeg, whose default is the fast
-IDCT, differs by up to 25 grey levels on them).
+ever reordered except by swap_rb. Images are read as pix2pix.py reads them
+(models/imageio.py): grey becomes three channels, transparency is composited onto
+white, and JPEGs are decoded with libjpeg's accurate integer IDCT, as PIL decodes them
+too; that is what reproduces the SketchToFace pairs exactly.
 
 All or nothing: results are staged in a hidden folder inside --output_dir and moved
 into place only when every image has succeeded; the first bad input stops the run
@@ -49,31 +48,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from toolbox import Parser, ToolError, find_images, in_parallel, refuse_existing, run
+
+from models.errors import UsageError, file_errors, run_command
+from models.imageio import list_images, read_rgb, write_image
+from tools.toolbox import Parser, in_parallel, refuse_existing
 
 PROG = "process.py"
-
-
-def load(path: Path) -> np.ndarray:
-    """The image at ``path`` as 8-bit, 3-channel, in the channel order OpenCV reads (BGR)."""
-    data = np.fromfile(
-        path, np.uint8
-    )  # unlike cv2.imread, any path and a clear failure
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if image is None:
-        raise ToolError(f"{path}: not a readable image")
-    if image.dtype == np.uint16:
-        image = np.round(image / 257).astype(np.uint8)
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.shape[2] == 4:
-        # Composite onto white: transparent regions become paper, not black.
-        colour, alpha = (
-            image[..., :3].astype(np.uint32),
-            image[..., 3:].astype(np.uint32),
-        )
-        return ((colour * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
-    return image
 
 
 def resize(image: np.ndarray, size: int, pad: bool) -> np.ndarray:
@@ -97,7 +77,7 @@ def resize(image: np.ndarray, size: int, pad: bool) -> np.ndarray:
 def blank(image: np.ndarray) -> np.ndarray:
     height, width = image.shape[:2]
     if height != width:
-        raise ValueError(f"blank needs a square image, this one is {width}x{height}")
+        raise UsageError(f"blank needs a square image, this one is {width}x{height}")
     size = int(width * 0.3)
     offset = int(width / 2 - size / 2)
     out = image.copy()
@@ -107,18 +87,18 @@ def blank(image: np.ndarray) -> np.ndarray:
 
 def combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.shape != b.shape:
-        raise ValueError(
+        raise UsageError(
             f"sizes differ, {a.shape[1]}x{a.shape[0]} and {b.shape[1]}x{b.shape[0]}"
         )
     return np.concatenate([a, b], axis=1)
 
 
 def grayscale(image: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    return cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
 
 
 def edges(image: np.ndarray) -> np.ndarray:
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     # Smooth skin and background texture away but keep the outlines sharp.
     smooth = cv2.bilateralFilter(grey, 5, 50, 50)
     # Thresholds around the median brightness adapt to each photo's exposure.
@@ -128,7 +108,7 @@ def edges(image: np.ndarray) -> np.ndarray:
     thickness = 1 + min(grey.shape) // 256
     if thickness > 1:
         lines = cv2.dilate(lines, np.ones((thickness, thickness), np.uint8))
-    return cv2.cvtColor(255 - lines, cv2.COLOR_GRAY2BGR)
+    return cv2.cvtColor(255 - lines, cv2.COLOR_GRAY2RGB)
 
 
 def swap_rb(image: np.ndarray) -> np.ndarray:
@@ -138,9 +118,9 @@ def swap_rb(image: np.ndarray) -> np.ndarray:
 def image_by_stem(directory: Path, what: str) -> dict[str, Path]:
     """Maps each image's name without extension to its path; two files of one stem is an error."""
     found: dict[str, Path] = {}
-    for path in find_images(directory, what):
+    for path in list_images(directory, what):
         if path.stem in found:
-            raise ToolError(
+            raise UsageError(
                 f"{found[path.stem]} and {path.name} would both become {path.stem}.png"
             )
         found[path.stem] = path
@@ -205,14 +185,14 @@ OPERATIONS: dict[str, Callable[[np.ndarray, argparse.Namespace], np.ndarray]] = 
 
 def make(source: Path, b_image: Path | None, args: argparse.Namespace) -> np.ndarray:
     """The output for one input image, and its B image for combine."""
-    image = load(source)
+    image = read_rgb(source)
     try:
         if b_image:
-            return combine(image, load(b_image))
+            return combine(image, read_rgb(b_image))
         return OPERATIONS[args.operation](image, args)
-    except ValueError as e:
+    except UsageError as e:  # blank's and combine's, which do not know the files' names
         names = f"{source} and {b_image}" if b_image else str(source)
-        raise ToolError(f"{names}: {e}") from None
+        raise UsageError(f"{names}: {e}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -223,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     def bad(problem: str) -> None:
         if not args.skip_bad:
-            raise ToolError(problem)
+            raise UsageError(problem)
         skipped.append(problem)
         print(f"{PROG}: skipped {problem}", file=sys.stderr)
 
@@ -232,25 +212,31 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.overwrite:
         outputs = [args.output_dir / f"{stem}.png" for stem in sources]
         refuse_existing(outputs, "pass --overwrite to replace")
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    # Staged in the output folder, so that the final moves are atomic renames.
-    staging = Path(tempfile.mkdtemp(prefix=".process-", dir=args.output_dir))
+    with file_errors(args.output_dir):
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+        # Staged in the output folder, so that the final moves are atomic renames.
+        staging = Path(tempfile.mkdtemp(prefix=".process-", dir=args.output_dir))
 
     def stage(stem: str) -> None:
-        out = make(sources[stem], b_images.get(stem), args)
-        (staging / f"{stem}.png").write_bytes(cv2.imencode(".png", out)[1].tobytes())
+        write_image(staging / f"{stem}.png", make(sources[stem], b_images.get(stem), args))
 
     try:
         # Threads suffice: OpenCV releases the GIL while it decodes, filters and encodes.
         in_parallel(stage, list(sources), args.workers, PROG, lambda _, e: bad(str(e)))
         made = sorted(staging.iterdir())
         for path in made:
-            os.replace(path, args.output_dir / path.name)
+            with file_errors(args.output_dir / path.name):
+                os.replace(path, args.output_dir / path.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     note = f", skipped {len(skipped)} bad inputs" if skipped else ""
     print(f"{PROG}: wrote {len(made)} images to {args.output_dir}{note}")
 
 
+def cli() -> int:
+    """The console script pix2pix-process."""
+    return run_command(PROG, main)
+
+
 if __name__ == "__main__":
-    sys.exit(run(main, PROG))
+    sys.exit(cli())

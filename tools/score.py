@@ -9,32 +9,30 @@ run and the published SketchToFace table line up side by side.
 
 from __future__ import annotations
 
-import argparse
-import os
+from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
+
+# isort: split
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
+from models.errors import UsageError, run_command
+from models.imageio import read_rgb
 from models.outputs import METRICS, score
+from tools.toolbox import Parser
 
-
-def read(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
-    if image is None:
-        sys.exit(f"score.py: error: {path}: missing or not a readable image")
-    return image[..., ::-1]
+PROG = "score.py"
 
 
 def score_folder(folder: Path, names: list[str]) -> dict[str, np.ndarray]:
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such folder")
     if (folder / "images").is_dir():
         folder = folder / "images"
-    outputs = np.stack([read(folder / f"{name}-outputs.png") for name in names])
-    targets = np.stack([read(folder / f"{name}-targets.png") for name in names])
+    outputs = np.stack([read_rgb(folder / f"{name}-outputs.png") for name in names])
+    targets = np.stack([read_rgb(folder / f"{name}-targets.png") for name in names])
     return score(outputs, targets)
 
 
@@ -50,14 +48,19 @@ def markdown_table(folders: list[Path], names: list[str]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", type=Path, help="result folders to score")
     parser.add_argument("--names", nargs="+", default=["f005", "f006", "f007"],
                         help="image names to score (default: f005 f006 f007)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(markdown_table(args.folders, args.names))
 
 
+def cli() -> int:
+    """The console script pix2pix-score."""
+    return run_command(PROG, main)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

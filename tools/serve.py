@@ -20,6 +20,9 @@ what was exported. Requests run on their own threads.
 
 from __future__ import annotations
 
+from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
+
+# isort: split
 import base64
 import binascii
 import contextlib
@@ -33,12 +36,12 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from toolbox import Parser
-
+from models.errors import UsageError, run_command
 from models.export import ImageTranslator
+from models.imageio import list_images
+from tools.toolbox import Parser
+
+PROG = "serve.py"
 
 STATIC = Path(__file__).resolve().parent / "static"
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript",
@@ -49,7 +52,11 @@ MAX_EXAMPLES = 8
 
 
 class RequestError(Exception):
-    """A bad request: answered with its status and message, the server carries on."""
+    """A bad request: answered with its status and message, the server carries on.
+
+    Not a UsageError: it never reaches the command line. It is the HTTP layer's own
+    carrier of a status code (400, 404, 413) back to the handler that answers the client.
+    """
 
     def __init__(self, status: HTTPStatus, message: str):
         super().__init__(message)
@@ -83,15 +90,17 @@ def check_image(data: bytes) -> None:
 
 
 def find_examples(folder: Path | None) -> dict[str, Path]:
-    """Up to MAX_EXAMPLES sketches from `folder` for the page, by file name."""
-    if folder is None or not folder.is_dir():
-        return {}
-    paths = sorted(path for path in folder.iterdir()
-                   if path.suffix.lower() in IMAGE_TYPES and path.is_file())
-    return {path.name: path for path in paths[:MAX_EXAMPLES]}
+    """The first MAX_EXAMPLES images of --examples for the page, by file name; without the
+    flag, those of sketches/testB when it is there."""
+    if folder is None:
+        folder = DEFAULT_EXAMPLES
+        if not folder.is_dir():
+            return {}
+    return {path.name: path for path in list_images(folder, "--examples")[:MAX_EXAMPLES]}
 
 
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+DEFAULT_EXAMPLES = Path("sketches/testB")  # the two held-out XM2GTS sketches
 
 
 def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Path]):
@@ -167,7 +176,7 @@ def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Pa
                                    "labels; send no label")
             try:
                 return model(images, keys, labels if model.labels else None)
-            except ValueError as error:
+            except UsageError as error:  # the client's bytes or label
                 raise RequestError(HTTPStatus.BAD_REQUEST, str(error)) from None
 
         def _predict(self, body: bytes) -> dict:
@@ -214,23 +223,24 @@ def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Pa
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = Parser(prog="serve.py", description=__doc__.split("\n")[0])
+    parser = Parser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True,
                         help="an export's folder (pix2pix.py --mode export --output_dir)")
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: this machine only)")
     parser.add_argument("--name", default="pix2pix", help="model NAME in /v1/models/NAME")
-    parser.add_argument("--examples", type=Path, default=Path("sketches/testB"),
-                        help="a folder of sketches the page offers to start from (default: "
-                        f"sketches/testB; the first {MAX_EXAMPLES} images)")
+    parser.add_argument("--examples", type=Path,
+                        help="a folder of sketches the page offers to start from, the first "
+                        f"{MAX_EXAMPLES} (default: {DEFAULT_EXAMPLES} when it exists)")
     args = parser.parse_args(argv)
+    model = ImageTranslator.load(args.model)
     try:
-        model = ImageTranslator.load(args.model)
         handler = make_handler(model, args.name, find_examples(args.examples))
         server = ThreadingHTTPServer((args.host, args.port), handler)
-    except OSError as error:
-        parser.exit(1, f"serve.py: error: {error}\n")
+    except OSError as error:  # the address is taken, or not this machine's
+        raise UsageError(f"--host {args.host} --port {args.port}: {error.strerror or error}") \
+            from None
     server.daemon_threads = True
     host, port = server.server_address[:2]
     print(f"serving {model.path} on http://{host}:{port}/", flush=True)
@@ -238,5 +248,10 @@ def main(argv: list[str] | None = None) -> None:
         server.serve_forever()
 
 
+def cli() -> int:
+    """The console script pix2pix-serve."""
+    return run_command(PROG, main)
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(cli())

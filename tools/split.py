@@ -8,7 +8,8 @@ Usage:
 The images directly inside --dir (.png/.jpg/.jpeg) are dealt out: int(train_frac * N)
 to train/, int(test_frac * N) to test/, the rest to val/. By default which image goes
 where is shuffled by --seed (the same seed and the same files give the same split);
-with --sort they are taken in name order instead: train first, then test, then val.
+with --sort they are taken in order instead (by number when every name is one, else by
+name, as pix2pix.py reads a folder): train first, then test, then val.
 
 Files are copied, so the source folder stays as it was; --move moves them instead,
 as Hesse's tool did. An existing file in train/, val/ or test/ is never replaced:
@@ -25,7 +26,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from toolbox import Parser, find_images, refuse_existing, run, write_atomically
+from models.errors import file_errors, run_command
+from models.imageio import list_images, write_atomically
+from tools.toolbox import Parser, refuse_existing
 
 PROG = "split.py"
 SUBSETS = ("train", "val", "test")
@@ -34,14 +37,14 @@ SUBSETS = ("train", "val", "test")
 def assign(
     images: Sequence[Path], train_frac: float, test_frac: float, seed: int | None
 ) -> dict[Path, str]:
-    """Which subset each image goes to; shuffled by ``seed``, or in name order if None."""
+    """Which subset each image goes to; shuffled by ``seed``, or in the given order if None."""
     n = len(images)
     # Rounded down, as Hesse's; the epsilon keeps 0.29 * 100 from becoming 28.
     n_train, n_test = int(train_frac * n + 1e-9), int(test_frac * n + 1e-9)
     subsets = ["train"] * n_train + ["test"] * n_test + ["val"] * (n - n_train - n_test)
     if seed is not None:
         random.Random(seed).shuffle(subsets)
-    return dict(zip(sorted(images), subsets, strict=True))
+    return dict(zip(images, subsets, strict=True))
 
 
 def copy_file(source: Path, destination: Path) -> None:
@@ -82,7 +85,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    images = find_images(args.dir, "--dir")
+    images = list_images(args.dir, "--dir")
     plan = assign(
         images, args.train_frac, args.test_frac, None if args.sort else args.seed
     )
@@ -92,15 +95,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     refuse_existing(list(destinations.values()), "remove it or split a fresh copy")
 
     for subset in set(plan.values()):
-        (args.dir / subset).mkdir(exist_ok=True)
+        with file_errors(args.dir / subset):
+            (args.dir / subset).mkdir(exist_ok=True)
     transfer = os.replace if args.move else copy_file
     for image, destination in destinations.items():
-        transfer(image, destination)
+        with file_errors(destination):
+            transfer(image, destination)
 
     counts = ", ".join(f"{list(plan.values()).count(s)} {s}" for s in SUBSETS)
     verb = "moved" if args.move else "copied"
     print(f"{PROG}: {verb} {len(plan)} images of {args.dir}: {counts}")
 
 
+def cli() -> int:
+    """The console script pix2pix-split."""
+    return run_command(PROG, main)
+
+
 if __name__ == "__main__":
-    sys.exit(run(main, PROG))
+    sys.exit(cli())

@@ -1,100 +1,32 @@
-"""What process.py, split.py and download-dataset.py share.
+"""What the tools share; not a tool itself.
 
-Not a tool itself: the command-line conventions (a one-line ``tool: error: ...``
-and a non-zero exit, never a traceback, for anything the user can fix), writing a
-file so that no half-written copy is ever seen under its real name, working through
-many files on threads with a progress counter, and finding the images in a folder.
-The tools import it as a sibling module: ``python tools/NAME.py`` puts tools/ on
-``sys.path``.
+The command-line convention of every tool: flags through `Parser` (argparse, a bad flag
+one ``tool: error: ...`` line), ``main(argv)`` run by models.errors.run_command (a
+UsageError one such line, anything else a traceback). And working through many files
+on threads with a progress counter, and refusing to replace the user's files.
+Image files themselves are models/imageio.py's.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import TypeVar
+
+from models.errors import UsageError
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
-# The formats pix2pix reads (Hesse's took .jpg and .png); matched case-insensitively.
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
-
-
-class ToolError(Exception):
-    """A problem with the user's input: reported as one line, without a traceback."""
-
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a bad flag is reported as one line like every other error."""
+    """argparse, but a bad flag is reported as one line like every other user error."""
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def run(
-    main: Callable[[Sequence[str] | None], None],
-    prog: str,
-    argv: Sequence[str] | None = None,
-) -> int:
-    """Calls ``main(argv)``; an error or Ctrl-C becomes one line on stderr and an exit code.
-
-    OSErrors count as the user's to fix too: a full disk, a folder that can't be written.
-    """
-    try:
-        main(argv)
-    except (ToolError, OSError) as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
-    return 0
-
-
-def temp_beside(path: Path) -> Path:
-    """A new, empty, hidden temporary file in the folder of ``path``.
-
-    Same folder, so that ``os.replace`` onto ``path`` is an atomic rename.
-    """
-    fd, name = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".part"
-    )
-    os.close(fd)
-    return Path(name)
-
-
-def write_atomically(path: Path, source: BinaryIO) -> None:
-    """Copies the open file ``source`` to ``path``; a crash leaves the old file or the new."""
-    tmp = temp_beside(path)
-    try:
-        with open(tmp, "wb") as f:
-            shutil.copyfileobj(source, f)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def find_images(directory: Path, what: str) -> list[Path]:
-    """The image files directly inside ``directory``, sorted by name; an error if there are none."""
-    if not directory.is_dir():
-        raise ToolError(f"{what} {directory}: no such directory")
-    images = sorted(
-        p
-        for p in directory.iterdir()
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-    )
-    if not images:
-        raise ToolError(
-            f"{what} {directory}: no {'/'.join(IMAGE_EXTENSIONS)} images in it"
-        )
-    return images
 
 
 def refuse_existing(paths: Sequence[Path], advice: str) -> None:
@@ -102,7 +34,7 @@ def refuse_existing(paths: Sequence[Path], advice: str) -> None:
     existing = [p for p in paths if p.exists()]
     if existing:
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-        raise ToolError(f"{existing[0]} already exists{more}; {advice}")
+        raise UsageError(f"{existing[0]} already exists{more}; {advice}")
 
 
 class Progress:
@@ -137,8 +69,8 @@ def in_parallel(
     """``work(item)`` for every item, on ``workers`` threads, counting progress.
 
     Gives the results of the items that succeeded. An item whose work raises a
-    ToolError or an OSError goes to ``failed(item, error)``, which may note it or
-    raise; if anything raises, the work not yet started is cancelled.
+    UsageError goes to ``failed(item, error)``, which may note it or raise; if anything
+    raises, the work not yet started is cancelled.
     """
     results = {}
     progress = Progress(len(items), label)
@@ -148,7 +80,7 @@ def in_parallel(
             for future in as_completed(futures):
                 try:
                     results[futures[future]] = future.result()
-                except (ToolError, OSError) as e:
+                except UsageError as e:
                     failed(futures[future], e)
                 progress.step()
         except BaseException:
