@@ -39,7 +39,7 @@ def test_a_programming_error_in_a_mode_keeps_its_traceback(flags, monkeypatch, b
     def broken(options):
         raise bug
 
-    monkeypatch.setattr(pix2pix, "load_trained_options", broken)
+    monkeypatch.setattr(pix2pix, "trained_options", broken)
     flags("--mode", "test", "--output_dir", str(tmp_path))
     with pytest.raises(type(bug), match="a bug"):
         pix2pix.main(["pix2pix.py"])

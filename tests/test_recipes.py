@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from models import build_pix2pix
 from models.data import Preprocessing
+from models.errors import UsageError
 from models.export import SERVING, ImageTranslator, Translator, save
 from models.networks import build_discriminator, build_generator
 from models.options import Options
@@ -121,7 +122,7 @@ def test_the_label_reaches_the_generator(labelled_run, tmp_path):
     outputs = {label: model([sketch], labels=[label])[1][0] for label in ("f", "m", "")}
     assert len(set(outputs.values())) == 3
     assert model([sketch], labels=["f"])[1][0] == outputs["f"]
-    with pytest.raises(ValueError, match="unknown label 'x'; the model knows f, m"):
+    with pytest.raises(UsageError, match="unknown label 'x'; the model knows f, m"):
         model([sketch], labels=["x"])
 
 
@@ -210,7 +211,7 @@ def test_options_round_trip_and_drop_unknown_keys():
     options = Options(labels=["f", "m"], seed=4)
     assert options.labels == ("f", "m") and options.scale_size == 64
     assert Options.from_json({**options.to_json(), "no_flip": True}) == options
-    with pytest.raises(Exception, match="--scale_size 32 is smaller than --crop_size 64"):
+    with pytest.raises(UsageError, match="--scale_size 32 is smaller than --crop_size 64"):
         Options(scale_size=32)
 
 
