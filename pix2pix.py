@@ -103,6 +103,9 @@ flags.DEFINE_boolean("spectral_norm", DEFAULT.spectral_norm,
 flags.DEFINE_integer("lr_decay_epochs", DEFAULT.lr_decay_epochs,
                      "Decay the learning rate linearly to zero over the last N epochs "
                      "(0: constant, as pix2pix).")
+flags.DEFINE_float("ema_decay", DEFAULT.ema_decay,
+                   "Test and export with a moving average of the generator's weights, updated "
+                   "every step with this decay (e.g. 0.999; 0: the weights as trained).")
 flags.DEFINE_string("label_pattern", None,
                     "Condition G and D on a label: the first capture group of this regular "
                     "expression searched in each file name (without extension); SketchToFace's "
@@ -403,7 +406,7 @@ def load_generator(options: Options):
     model = build_pix2pix(options)
     restore(tf.train.Checkpoint(model=model), options.checkpoint, expect_partial=True)
     model.reseed_dropout(options.seed)
-    return model.generator
+    return model.inference_generator
 
 
 def check_label_flag(options: Options, labels, source: str) -> None:

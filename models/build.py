@@ -43,4 +43,4 @@ def build_pix2pix(options: Options, total_steps: int | None = None,
         lr = LinearDecay(lr, total_steps or 0, options.lr_decay_epochs * (steps_per_epoch or 0))
     return Pix2Pix(generator, discriminator, lr=lr, beta1=options.beta1,
                    l1_weight=options.l1_weight, gan_weight=options.gan_weight,
-                   gan_loss=gan_loss)
+                   gan_loss=gan_loss, ema_decay=options.ema_decay)

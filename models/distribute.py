@@ -69,6 +69,7 @@ def distributed_step(model, strategy: tf.distribute.Strategy, iterator,
         result = strategy.run(replica_step, args=(next(iterator),),
                               kwargs={"loss_scale": loss_scale})
         model.update_loss_ema(strategy.reduce("MEAN", result.pop("losses"), axis=None))
+        model.update_generator_ema()
         return {kind: tf.concat(strategy.experimental_local_results(value), axis=0)
                 for kind, value in result.items()}
 

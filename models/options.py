@@ -19,7 +19,7 @@ from models.errors import UsageError, file_errors
 # them from the checkpoint folder's options.json.
 MODEL_FIELDS = ("which_direction", "lab_colorization", "crop_size", "ngf", "ndf",
                 "n_layers_d", "decoder", "separable_conv", "spectral_norm", "gan_loss",
-                "lr_decay_epochs", "label_pattern", "labels")
+                "lr_decay_epochs", "ema_decay", "label_pattern", "labels")
 
 # "liao" is the SketchToFace run as published; "improved" is the recipe that
 # cross-validation chose on SketchToFace (README, tools/crossval.py).
@@ -69,6 +69,7 @@ class Options:
     gan_loss: str = "vanilla"
     lr: float = 0.0002
     lr_decay_epochs: int = 0
+    ema_decay: float = 0.0
     beta1: float = 0.5
     l1_weight: float = 100.0
     gan_weight: float = 1.0

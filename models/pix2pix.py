@@ -93,7 +93,7 @@ class Pix2Pix(keras.Model):
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, lr=2e-4,
                  beta1: float = 0.5, l1_weight: float = 100.0, gan_weight: float = 1.0,
-                 gan_loss: str = "vanilla", **kwargs):
+                 gan_loss: str = "vanilla", ema_decay: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         if gan_loss not in GAN_LOSSES:
             raise ValueError(f"--gan_loss must be one of {', '.join(GAN_LOSSES)}, got {gan_loss!r}")
@@ -110,6 +110,18 @@ class Pix2Pix(keras.Model):
                                               trainable=False, name="loss_ema_steps")
         self.gen_optimizer.build(generator.trainable_variables)
         self.disc_optimizer.build(discriminator.trainable_variables)
+        # --ema_decay: a moving average of G's weights (Polyak averaging, as in Karras et
+        # al. 2018 and Yazici et al. 2019) is what test and export then use.
+        self.ema_decay = ema_decay
+        self.generator_ema = None
+        if ema_decay:
+            self.generator_ema = keras.models.clone_model(generator)
+            self.generator_ema.set_weights(generator.get_weights())
+
+    @property
+    def inference_generator(self) -> keras.Model:
+        """The generator that test and export use: the averaged one when there is one."""
+        return self.generator if self.generator_ema is None else self.generator_ema
 
     def count_params(self) -> int:
         """Trainable parameters of G + D, as the original's parameter_count."""
@@ -133,7 +145,8 @@ class Pix2Pix(keras.Model):
 
     def reseed_dropout(self, seed: int) -> None:
         """Restart every dropout layer's random sequence: the same seed, the same outputs."""
-        dropouts = [layer for layer in self.generator.layers if isinstance(layer, InferenceDropout)]
+        dropouts = [layer for layer in self.inference_generator.layers
+                    if isinstance(layer, InferenceDropout)]
         for index, layer in enumerate(dropouts):
             layer.reseed(seed + index)
 
@@ -176,6 +189,14 @@ class Pix2Pix(keras.Model):
     def update_loss_ema(self, losses) -> None:
         self.loss_ema.assign(LOSS_EMA_DECAY * self.loss_ema + (1 - LOSS_EMA_DECAY) * losses)
         self.loss_ema_steps.assign_add(1)
+
+    def update_generator_ema(self) -> None:
+        """One step of the weights' moving average (cross-replica context: after the step)."""
+        if self.generator_ema is None:
+            return
+        for average, variable in zip(self.generator_ema.trainable_variables,
+                                     self.generator.trainable_variables, strict=True):
+            average.assign(self.ema_decay * average + (1 - self.ema_decay) * variable)
 
     def smoothed_losses(self) -> dict[str, float]:
         debias = 1 - LOSS_EMA_DECAY ** float(max(int(self.loss_ema_steps.numpy()), 1))
