@@ -14,8 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 import pytest
-from conftest import TOOLS
-from test_export import decode, png
+from helpers import TOOLS, decode, png
 
 
 @pytest.fixture(scope="module")
