@@ -123,8 +123,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     why = ("PIX2PIX_TEST_DATA=generated" if data_mode() == "generated" else
            "no SketchToFace data found at " + " or ".join(map(str, candidates())))
     terminalreporter.write_line(
-        f"data: generated images only ({why}; {skipped} tests that need the real data"
-        " skipped; python tools/download-dataset.py sketches fetches it)")
+        f"data: generated images only ({why}; {skipped} test{'s' * (skipped != 1)} needing"
+        " the real data skipped; python tools/download-dataset.py sketches fetches it)")
 
 
 @pytest.fixture(scope="session")
