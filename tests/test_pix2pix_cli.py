@@ -149,8 +149,8 @@ def test_ctrl_c_saves_a_checkpoint(data, tmp_path):
 def test_damaged_checkpoint_is_one_clear_line(trained, data, tmp_path):
     damaged = tmp_path / "damaged"
     shutil.copytree(trained[0], damaged)
-    data = next(damaged.glob("ckpt-30.data-*"))
-    data.write_bytes(data.read_bytes()[:1000])
+    weights = next(damaged.glob("ckpt-30.data-*"))
+    weights.write_bytes(weights.read_bytes()[:1000])
     result = pix2pix("--mode", "test", "--input_dir", data.sketches / "test",
                      "--checkpoint", damaged, "--output_dir", tmp_path / "out", check=False)
     assert_one_line_error(result, f"--checkpoint {damaged}", "cannot be restored")
