@@ -88,17 +88,37 @@ def candidates() -> list[Path]:
     return [REPO / "sketches", REPO.parent / "shared" / "sketchtoface"]
 
 
+def layout(root: Path) -> tuple[Path, Path, Path | None]:
+    """(sketches, images, upstream) of a copy of the data at root, in either layout."""
+    if (root / "sketches" / "A64").is_dir():  # the SketchToFace repository's
+        return root / "sketches", root / "images", root
+    return root, root / "images", None  # download-dataset.py's: all in one folder
+
+
+def missing(root: Path) -> list[str]:
+    sketches, images, _ = layout(root)
+    return [f for f in FOLDERS if not (sketches / f).is_dir()] + (
+        [] if images.is_dir() else ["images"])
+
+
 def find_sketchtoface() -> Dataset | None:
     """The first complete copy of the real data among candidates(), either layout."""
     for root in candidates():
-        if (root / "sketches" / "A64").is_dir():  # the SketchToFace repository's layout
-            sketches, images, upstream = root / "sketches", root / "images", root
-        else:  # download-dataset.py's: everything in one folder
-            sketches, images, upstream = root, root / "images", None
-        if all((sketches / f).is_dir() for f in FOLDERS) and images.is_dir():
+        if not missing(root):
+            sketches, images, upstream = layout(root)
             return Dataset(f"SketchToFace from {root}", sketches, images, upstream,
                            REPO / "sketches" / "MANIFEST.sha256", True, **SKETCHTOFACE_FACTS)
     return None
+
+
+def looked_at() -> str:
+    """Where the data was looked for, and what a partial copy there lacks."""
+    def one(root: Path) -> str:
+        lacks = missing(root)
+        partial = len(lacks) < len(FOLDERS) + 1
+        return f"{root} (incomplete: no {', '.join(lacks)})" if partial else str(root)
+
+    return " or ".join(map(one, candidates()))
 
 
 def pytest_configure(config):
@@ -108,8 +128,7 @@ def pytest_configure(config):
     found = None if mode == "generated" else find_sketchtoface()
     if mode == "sketchtoface" and found is None:
         raise pytest.UsageError(
-            "PIX2PIX_TEST_DATA=sketchtoface, but no complete SketchToFace data at "
-            + " or ".join(map(str, candidates())))
+            f"PIX2PIX_TEST_DATA=sketchtoface, but no SketchToFace data at {looked_at()}")
     config.stash[SKETCHTOFACE] = found
 
 
@@ -121,7 +140,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     skipped = sum(NEEDS_REAL_DATA in str(report.longrepr)
                   for report in terminalreporter.stats.get("skipped", []))
     why = ("PIX2PIX_TEST_DATA=generated" if data_mode() == "generated" else
-           "no SketchToFace data found at " + " or ".join(map(str, candidates())))
+           f"no SketchToFace data found at {looked_at()}")
     terminalreporter.write_line(
         f"data: generated images only ({why}; {skipped} test{'s' * (skipped != 1)} needing"
         " the real data skipped; python tools/download-dataset.py sketches fetches it)")
@@ -133,7 +152,7 @@ def sketchtoface(pytestconfig) -> Dataset:
     found = pytestconfig.stash[SKETCHTOFACE]
     if found is None:
         why = ("PIX2PIX_TEST_DATA=generated" if data_mode() == "generated" else
-               "none at " + " or ".join(map(str, candidates())))
+               f"none at {looked_at()}")
         pytest.skip(f"{NEEDS_REAL_DATA} ({why}; python tools/download-dataset.py sketches)")
     return found
 
