@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import cv2
+import numpy as np
 import pytest
 from helpers import REPO, assert_one_line_error, pix2pix
 
@@ -66,7 +67,16 @@ def test_test_mode_writes_the_table_and_scores(trained, data, tmp_path):
     assert rows == names
     metrics = json.loads((output_dir / "metrics.json").read_text())
     assert set(metrics["images"]) == set(names)
-    assert 0 < metrics["mean"]["l1"] < 0.5 and metrics["mean"]["psnr"] > 5
+    # The scores are those of the images written: L1 and PSNR recomputed from the PNGs
+    for name in names:
+        output, target = (cv2.imread(str(output_dir / "images" / f"{name}-{kind}.png"))
+                          .astype(np.float64) / 255 for kind in ("outputs", "targets"))
+        scores = metrics["images"][name]
+        assert abs(scores["l1"] - np.abs(output - target).mean()) < 2e-6, name
+        assert abs(scores["psnr"] - 10 * np.log10(1 / ((output - target) ** 2).mean())) < 1e-3
+    for metric in ("l1", "psnr", "ssim"):
+        mean = np.mean([metrics["images"][name][metric] for name in names])
+        assert abs(metrics["mean"][metric] - mean) < 2e-6, metric
     assert re.search(r"^mean\s+0\.\d{4}\s+\d+\.\d\d\s+-?0\.\d{4}$", result.stdout, re.MULTILINE)
 
     # The targets written are the stored photos, and the inputs the sketches, pixel for pixel
