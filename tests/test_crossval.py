@@ -3,23 +3,22 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from helpers import TOOLS
 
 from tools import crossval
-
-REPO = Path(__file__).resolve().parent.parent
 
 NAMES = ["f1", "f2", "f3", "f4", "m1", "m2", "m3", "m4"]
 VARIANTS = ["--variant", "base=", "--variant", "decay=--lr_decay_epochs 1"]
 
 
 def crossval_run(*args):
-    return subprocess.run([sys.executable, str(REPO / "tools" / "crossval.py"), *map(str, args)],
-                          capture_output=True, text=True, timeout=900, cwd=REPO, check=False)
+    return subprocess.run([sys.executable, str(TOOLS / "crossval.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=900, cwd=TOOLS.parent,
+                          check=False)
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,19 @@ def random_image(height, width, channels=3, seed=0):
     return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
 
 
-def test_real_pairs_load_in_order(sketchtoface_dir):
-    names, images = load_images(str(sketchtoface_dir / "sketches" / "test"))
+def test_real_pairs_load_in_order(sketchtoface):
+    names, images = load_images(str(sketchtoface.sketches / "test"))
     assert names == ["Test1", "Test2", "f005", "f006", "f007"]
     assert images.shape == (5, 64, 128, 3) and images.dtype == np.uint8
+    names, images = load_images(str(sketchtoface.sketches / "Combine"))
+    assert len(names) == 185 and images.shape == (185, 64, 128, 3)
+    assert names[:3] == ["f008", "f009", "f010"] and names[-1] == "m1041"
+
+
+def test_generated_pairs_load_in_order(generated_data):
+    names, images = load_images(str(generated_data.sketches / "test"))
+    assert names == list(generated_data.test_names) == ["Test1", "Test2", "f007", "m007"]
+    assert images.shape == (4, 64, 128, 3) and images.dtype == np.uint8
 
 
 def test_numeric_names_sort_by_value(tmp_path):
@@ -34,11 +43,13 @@ def test_numeric_names_sort_by_value(tmp_path):
 
 
 def test_grey_and_rgba_become_rgb(tmp_path):
-    write(tmp_path / "grey.png", random_image(4, 8, channels=1))
-    write(tmp_path / "rgba.png", random_image(4, 8, channels=4))
+    grey, bgra = random_image(4, 8, channels=1, seed=1), random_image(4, 8, channels=4, seed=2)
+    write(tmp_path / "grey.png", grey)
+    write(tmp_path / "rgba.png", bgra)  # OpenCV writes BGRA
     _, images = load_images(str(tmp_path))
     assert images.shape == (2, 4, 8, 3)
-    assert np.array_equal(images[0][..., 0], images[0][..., 2])  # grey repeated
+    np.testing.assert_array_equal(images[0], np.repeat(grey[..., None], 3, axis=2))
+    np.testing.assert_array_equal(images[1], bgra[..., 2::-1])  # RGB, the alpha dropped
 
 
 @pytest.mark.parametrize("make, message", [
@@ -97,17 +108,46 @@ def test_lab_colorization_splits_brightness_from_colour():
     image = random_image(16, 16, seed=5)
     inputs, targets = Preprocessing(which_direction="AtoB", lab_colorization=True).split(image)
     assert inputs.shape[-1] == 1 and targets.shape[-1] == 2
-    assert inputs.numpy().min() >= -1 and inputs.numpy().max() <= 1
+    lab = rgb_to_lab(tf.constant(image / 255, tf.float32)).numpy()
+    # L in [0, 100] => [-1, 1]; a and b in about [-110, 110] => about [-1, 1]
+    np.testing.assert_allclose(inputs.numpy()[..., 0], lab[..., 0] / 50 - 1, atol=1e-5)
+    np.testing.assert_allclose(targets.numpy(), lab[..., 1:] / 110, atol=1e-5)
+    swapped, _ = Preprocessing(which_direction="BtoA", lab_colorization=True).split(image)
+    np.testing.assert_array_equal(swapped.numpy(), targets.numpy())  # BtoA: colour => L
     prep = Preprocessing(which_direction="AtoB", lab_colorization=True)
     rebuilt = prep.to_uint8(targets[None], brightness=inputs[None]).numpy()[0]
     assert np.abs(rebuilt.astype(int) - image.astype(int)).max() <= 1
 
 
+# sRGB colours and their CIE L*a*b* (D65) values, as colour references list them
+# (e.g. Bruce Lindbloom's calculator, or skimage.color.rgb2lab), to 2 decimals.
+KNOWN_LAB = [
+    ((255, 255, 255), (100.00, 0.00, 0.00)),
+    ((0, 0, 0), (0.00, 0.00, 0.00)),
+    ((128, 128, 128), (53.59, 0.00, 0.00)),
+    ((255, 0, 0), (53.24, 80.09, 67.20)),
+    ((0, 255, 0), (87.73, -86.18, 83.18)),
+    ((0, 0, 255), (32.30, 79.19, -107.86)),
+]
+
+
+@pytest.mark.parametrize("rgb, expected", KNOWN_LAB, ids=str)
+def test_known_colours_convert_to_their_lab_and_back(rgb, expected):
+    lab = rgb_to_lab(tf.constant(rgb, tf.float32) / 255).numpy()
+    # the conversion's matrix is the older 6-decimal one: within 0.05 of the references
+    np.testing.assert_allclose(lab, expected, atol=0.05)
+    back = lab_to_rgb(tf.constant(lab)).numpy()
+    np.testing.assert_allclose(back, np.array(rgb) / 255, atol=1 / 255)
+
+
 def test_lab_round_trip():
-    rgb = tf.random.uniform([100, 3], seed=1)
-    np.testing.assert_allclose(lab_to_rgb(rgb_to_lab(rgb)).numpy(), rgb.numpy(), atol=1e-4)
-    white = rgb_to_lab(tf.ones([3])).numpy()
-    np.testing.assert_allclose(white, [100, 0, 0], atol=0.01)
+    # every colour of a 16-step grid of the sRGB cube, back to within 1/255
+    grid = np.stack(np.meshgrid(*[np.arange(0, 256, 17)] * 3), axis=-1).reshape(-1, 3) / 255
+    rgb = tf.constant(grid, tf.float32)
+    np.testing.assert_allclose(lab_to_rgb(rgb_to_lab(rgb)).numpy(), grid, atol=1 / 255)
+    random = tf.random.uniform([100, 3], seed=1)
+    np.testing.assert_allclose(lab_to_rgb(rgb_to_lab(random)).numpy(), random.numpy(),
+                               atol=1e-4)
 
 
 def test_aspect_ratio_stretches_outputs():

@@ -5,34 +5,25 @@ the example sketches."""
 import base64
 import json
 import shutil
-import subprocess
-import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from helpers import pix2pix, served
 
 from models.export import ImageTranslator
 
-REPO = Path(__file__).resolve().parent.parent
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
-def pix2pix(*args):
-    result = subprocess.run([sys.executable, str(REPO / "pix2pix.py"), *map(str, args)],
-                            capture_output=True, text=True, timeout=900, cwd=REPO, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-
-
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory, sketchtoface_dir):
+def demo(tmp_path_factory, sketchtoface):
     """300 steps on the real pairs with '^([fm])' labels, exported twice (dropout off):
     as the README's demo (--swap_rb) and as the data's own channel order."""
     root = tmp_path_factory.mktemp("demo")
-    data = sketchtoface_dir / "sketches"
+    data = sketchtoface.sketches  # real faces: skin tones are the point
     pix2pix("--mode", "train", "--input_dir", data / "Combine", "--output_dir", root / "train",
             "--max_steps", 300, "--seed", 1, "--label_pattern", "^([fm])",
             "--summary_freq", 0, "--progress_freq", 0)
@@ -67,15 +58,8 @@ def test_the_swap_makes_skin_red_and_without_it_blue(demo):
 
 @pytest.fixture(scope="module")
 def demo_server(demo):
-    process = subprocess.Popen([sys.executable, str(REPO / "tools" / "serve.py"), "--model",
-                                str(demo / "natural"), "--port", "0", "--examples",
-                                str(demo / "examples")],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = process.stdout.readline()
-    assert line.startswith("serving "), line
-    yield line.split(" on ")[1].strip().rstrip("/")
-    process.terminate()
-    process.wait(timeout=30)
+    with served(demo / "natural", "--examples", demo / "examples") as url:
+        yield url
 
 
 def test_info_and_labelled_requests(demo_server):

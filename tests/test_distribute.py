@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 import tensorflow as tf
-
-REPO = Path(__file__).resolve().parent.parent
+from helpers import REPO
 
 # One mirrored step on 2 replicas x 2 images against the same step done by hand on one
 # device. Per-replica batch norm: the mean of the two half-batches' gradients, applied
@@ -115,11 +114,11 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
-def start_workers(run: Path, data: Path, *flags: str) -> list[subprocess.Popen]:
+def start_workers(run: Path, pairs: Path, *flags: str) -> list[subprocess.Popen]:
     """Two multi_worker training processes on 127.0.0.1, the chief first."""
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     command = [sys.executable, str(REPO / "pix2pix.py"), "--mode", "train",
-               "--strategy", "multi_worker", "--input_dir", str(data / "sketches" / "Combine"),
+               "--strategy", "multi_worker", "--input_dir", str(pairs),
                "--output_dir", str(run), "--seed", "5", *flags]
     return [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, env={**os.environ, "PYTHONUNBUFFERED": "1",
@@ -140,10 +139,11 @@ def digests(outputs: list[str]) -> list[str]:
     return [re.search(r"weights digest (\w+)", stdout).group(1) for stdout in outputs]
 
 
-def test_two_workers_train_in_step_and_the_chief_saves(tmp_path, sketchtoface_dir):
+def test_two_workers_train_in_step_and_the_chief_saves(tmp_path, data):
     run = tmp_path / "run"
-    outputs = finish(start_workers(run, sketchtoface_dir, "--max_steps", "4", "--progress_freq",
-                                   "2", "--summary_freq", "2", "--save_freq", "0"))
+    outputs = finish(start_workers(run, data.sketches / "Combine", "--max_steps", "4",
+                                   "--progress_freq", "2", "--summary_freq", "2",
+                                   "--save_freq", "0"))
     assert digests(outputs)[0] == digests(outputs)[1]
     assert "replicas = 2, global batch = 2" in outputs[0]
     assert sorted(p.name for p in run.glob("ckpt-*.index")) == ["ckpt-4.index"]
@@ -151,9 +151,10 @@ def test_two_workers_train_in_step_and_the_chief_saves(tmp_path, sketchtoface_di
 
 
 def test_after_a_worker_dies_rerunning_resumes_from_the_last_checkpoint(
-        tmp_path, sketchtoface_dir):
+        tmp_path, data):
     run = tmp_path / "run"
-    workers = start_workers(run, sketchtoface_dir, "--max_steps", "100000", "--save_freq", "3")
+    workers = start_workers(run, data.sketches / "Combine", "--max_steps", "100000",
+                            "--save_freq", "3")
     deadline = time.monotonic() + 300
     while tf.train.latest_checkpoint(str(run)) is None and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -165,7 +166,7 @@ def test_after_a_worker_dies_rerunning_resumes_from_the_last_checkpoint(
     saved = int(re.search(r"ckpt-(\d+)", tf.train.latest_checkpoint(str(run))).group(1))
     assert saved > 0 and saved % 3 == 0
 
-    outputs = finish(start_workers(run, sketchtoface_dir, "--checkpoint", str(run),
+    outputs = finish(start_workers(run, data.sketches / "Combine", "--checkpoint", str(run),
                                    "--max_steps", str(saved + 2), "--save_freq", "0"))
     for stdout in outputs:
         assert f"resuming from step {saved}" in stdout

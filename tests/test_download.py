@@ -11,18 +11,20 @@ import http.server
 import io
 import re
 import shutil
+import subprocess
+import sys
 import tarfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from helpers import TOOLS
 
 from models.errors import run_command
 from tools import download_dataset as download
 
 PROG = "download-dataset.py"
-SOME = ["A64/f005.jpg", "Combine/m101.png", "images/Test1-outputs.png"]
 
 
 class SpoilingHandler(http.server.SimpleHTTPRequestHandler):
@@ -84,12 +86,12 @@ def verified(directory: Path) -> bool:
     return hashes == manifest() and not list(directory.rglob("*.part"))
 
 
-def all_but(sketchtoface_dir: Path, missing: list[str], destination: Path) -> Path:
+def all_but(upstream: Path, missing: list[str], destination: Path) -> Path:
     """``destination`` as a finished download would be, less the files ``missing``."""
     for path in set(manifest()) - set(missing):
         target = destination / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(sketchtoface_dir / download.upstream_path(path), target)
+        shutil.copyfile(upstream / download.upstream_path(path), target)
     return destination
 
 
@@ -112,77 +114,131 @@ def fetch_all(source: object, destination: Path, capsys) -> str:
     return summary(capsys)
 
 
-def test_manifest_is_the_shared_checksum_list(sketchtoface_dir):
-    shared = sketchtoface_dir.parent / "sketchtoface.sha256"
-    upstream = {}
-    for line in shared.read_text().splitlines():
-        digest, name = line.split("  ", 1)
-        upstream[name.removeprefix("./")] = digest
-    assert {download.upstream_path(p): h for p, h in manifest().items()} == upstream
-    assert len(upstream) == 585
+@pytest.fixture
+def upstream(data, monkeypatch, tmp_path_factory) -> Path:
+    """data (the SketchToFace data, or generated) laid out like the SketchToFace
+    repository, its manifest made the tool's: what ``--from`` takes."""
+    monkeypatch.setattr(download, "MANIFEST", data.manifest)
+    if data.upstream is not None:
+        return data.upstream
+    # download-dataset.py's own layout (sketches/images inside sketches/): link it
+    root = tmp_path_factory.mktemp("upstream")
+    (root / "sketches").symlink_to(data.sketches, target_is_directory=True)
+    (root / "images").symlink_to(data.images, target_is_directory=True)
+    return root
+
+
+def spoilable() -> list[str]:
+    """Three files of the manifest: the first photo, the last pair, the last published
+    result (for SketchToFace A64/f005.jpg, Combine/m1041.png, images/f007-targets.png)."""
+    names = sorted(manifest())
+    return [names[[n.startswith("A64/") for n in names].index(True)],
+            [n for n in names if n.startswith("Combine/")][-1],
+            [n for n in names if n.startswith("images/")][-1]]
+
+
+def test_manifest_is_the_sketchtoface_data(sketchtoface):
+    files = {
+        p.relative_to(sketchtoface.sketches).as_posix(): p
+        for folder in ("A64", "B64", "Combine", "test", "testA", "testB")
+        for p in (sketchtoface.sketches / folder).iterdir()
+    } | {f"images/{p.name}": p for p in sketchtoface.images.iterdir()}
+    assert manifest() == {name: download.sha256_of(path) for name, path in files.items()}
+    assert len(files) == 585
+    shared = sketchtoface.upstream and sketchtoface.upstream.parent / "sketchtoface.sha256"
+    if shared and shared.exists():  # the shared copy's own checksum list (CI's has one)
+        upstream = {}
+        for line in shared.read_text().splitlines():
+            digest, name = line.split("  ", 1)
+            upstream[name.removeprefix("./")] = digest
+        assert {download.upstream_path(p): h for p, h in manifest().items()} == upstream
 
 
 def test_fetches_everything_over_http_then_finds_it_present(
-    sketchtoface_dir, serve, tmp_path, capsys
+    upstream, serve, tmp_path, capsys
 ):
-    url, _ = serve(sketchtoface_dir)
-    assert fetch_all(url, tmp_path, capsys) == counts(fetched=585)
-    assert (tmp_path / "Combine" / "f008.png").exists()
-    assert (tmp_path / "images" / "f005-outputs.png").exists()
-    assert fetch_all(url, tmp_path, capsys) == counts(present=585)
+    url, _ = serve(upstream)
+    total = len(manifest())  # 585 for SketchToFace
+    assert fetch_all(url, tmp_path, capsys) == counts(fetched=total)
+    pair, published = spoilable()[1:]
+    assert (tmp_path / pair).exists() and (tmp_path / published).exists()
+    assert fetch_all(url, tmp_path, capsys) == counts(present=total)
 
 
-def test_copies_from_a_local_mirror(sketchtoface_dir, tmp_path, capsys):
-    assert fetch_all(sketchtoface_dir, tmp_path, capsys) == counts(fetched=585)
+def test_copies_from_a_local_mirror(upstream, tmp_path, capsys):
+    assert fetch_all(upstream, tmp_path, capsys) == counts(fetched=len(manifest()))
 
 
 @pytest.fixture
-def mirror(sketchtoface_dir, serve, tmp_path) -> tuple[str, dict[str, list[str]], Path]:
-    """A served copy of the data, and a download of it that lacks only the files SOME."""
-    url, faults = serve(sketchtoface_dir)
-    return url, faults, all_but(sketchtoface_dir, SOME, tmp_path / "sketches")
+def mirror(upstream, serve, tmp_path) -> tuple[str, dict[str, list[str]], Path]:
+    """A served copy of the data, and a download of it that lacks only spoilable()."""
+    url, faults = serve(upstream)
+    return url, faults, all_but(upstream, spoilable(), tmp_path / "sketches")
+
+
+def fault_key(path: str) -> str:
+    """The URL path the tool asks the mirror for, for a file of the manifest."""
+    return "/" + download.upstream_path(path)
 
 
 def test_refetches_a_file_served_corrupt_or_cut_off(mirror, capsys):
     url, faults, destination = mirror
-    faults["/sketches/A64/f005.jpg"] = ["corrupt"]
-    faults["/sketches/Combine/m101.png"] = ["cut", "corrupt"]
-    faults["/images/Test1-outputs.png"] = ["cut"]
-    assert fetch_all(url, destination, capsys) == counts(3, 582)
+    photo, pair, published = spoilable()
+    faults[fault_key(photo)] = ["corrupt"]
+    faults[fault_key(pair)] = ["cut", "corrupt"]
+    faults[fault_key(published)] = ["cut"]
+    assert fetch_all(url, destination, capsys) == counts(3, len(manifest()) - 3)
 
 
 def test_repairs_an_interrupted_download(mirror, capsys):
     url, _, destination = mirror
+    photo, pair, _ = spoilable()
     # As a crash, or another tool, might have left them:
-    (destination / "A64" / "f005.jpg").write_bytes(b"\xff\xd8 only the start")
-    (destination / "Combine" / "m101.png").write_bytes(b"")
+    (destination / photo).write_bytes(b"\xff\xd8 only the start")
+    (destination / pair).write_bytes(b"")
     (destination / "A64" / ".f006.jpg.x1y2z3.part").write_bytes(b"\xff\xd8")
-    assert fetch_all(url, destination, capsys) == counts(1, 582, 2)
+    assert fetch_all(url, destination, capsys) == counts(1, len(manifest()) - 3, 2)
 
 
 def test_reports_a_file_that_stays_corrupt_and_resumes_later(mirror, capsys):
     url, faults, destination = mirror
-    faults["/sketches/A64/f005.jpg"] = ["corrupt"] * download.ATTEMPTS
+    photo = spoilable()[0]
+    total = len(manifest())
+    faults[fault_key(photo)] = ["corrupt"] * download.ATTEMPTS
     assert fetch("sketches", "--from", url, "--output_dir", destination) == 1
     out, err = capsys.readouterr()
-    assert counts(2, 582, failed=1) in out
-    assert f"{PROG}: failed A64/f005.jpg: wrong SHA-256" in err
-    assert err.splitlines()[-1].startswith(f"{PROG}: error: 1 of 585 files")
-    assert not (destination / "A64" / "f005.jpg").exists()  # nothing half-right there
-    assert fetch_all(url, destination, capsys) == counts(1, 584)
+    assert counts(2, total - 3, failed=1) in out
+    assert f"{PROG}: failed {photo}: wrong SHA-256" in err
+    assert err.splitlines()[-1].startswith(f"{PROG}: error: 1 of {total} files")
+    assert not (destination / photo).exists()  # nothing half-right there
+    assert fetch_all(url, destination, capsys) == counts(1, total - 1)
 
 
-def test_command_line_failure_is_one_error_line(mirror, run_tool):
+# The command line, with download.MANIFEST pointed at the data's manifest (the tool's
+# own for SketchToFace: then this is `python tools/download-dataset.py ...` exactly).
+COMMAND_LINE = """
+import importlib, pathlib, sys
+sys.path.insert(0, sys.argv[1])
+download = importlib.import_module("download-dataset")
+download.MANIFEST = pathlib.Path(sys.argv[2])
+sys.exit(download.run(download.main, download.PROG, sys.argv[3:]))
+"""
+
+
+def test_command_line_failure_is_one_error_line(mirror):
     url, faults, destination = mirror
-    faults["/images/Test1-outputs.png"] = ["cut"] * download.ATTEMPTS
-    result = run_tool(PROG, "sketches", "--from", url, "--output_dir", destination)
+    published = spoilable()[2]
+    total = len(manifest())
+    faults[fault_key(published)] = ["cut"] * download.ATTEMPTS
+    result = subprocess.run(
+        [sys.executable, "-c", COMMAND_LINE, str(TOOLS), str(download.MANIFEST), "sketches",
+         "--from", url, "--output_dir", str(destination)],
+        capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr
-    progress = re.compile(rf"{PROG} \d+/585")
+    progress = re.compile(rf"{PROG} \d+/{total}")
     failed, error = [x for x in result.stderr.splitlines() if not progress.fullmatch(x)]
-    assert failed.startswith(
-        f"{PROG}: failed images/Test1-outputs.png: connection closed"
-    )
-    assert error.startswith(f"{PROG}: error: 1 of 585 files could not be fetched")
+    assert failed.startswith(f"{PROG}: failed {published}: connection closed")
+    assert error.startswith(f"{PROG}: error: 1 of {total} files could not be fetched")
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import REPO
+from helpers import REPO
 from PIL import Image
 
 import pix2pix

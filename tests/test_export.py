@@ -2,6 +2,7 @@
 TensorFlow runs, that translates like test mode, and single images of any size."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -10,24 +11,11 @@ import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
-from test_pix2pix_cli import REPO, assert_one_line_error, pix2pix
+from helpers import REPO, assert_one_line_error, decode, pix2pix, png
 
 from models.data import Preprocessing
 from models.export import FLOAT, SERVING, Translator, save
 from models.networks import build_generator
-
-
-def png(image: np.ndarray) -> bytes:
-    """An RGB (or grey, or RGBA) uint8 image as PNG bytes."""
-    if image.ndim == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR if image.shape[2] == 3
-                             else cv2.COLOR_RGBA2BGRA)
-    return cv2.imencode(".png", image)[1].tobytes()
-
-
-def decode(data: bytes) -> np.ndarray:
-    return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR),
-                        cv2.COLOR_BGR2RGB)
 
 
 def test_export_loads_in_plain_tensorflow(deterministic_export, tmp_path):
@@ -58,7 +46,7 @@ def test_export_loads_in_plain_tensorflow(deterministic_export, tmp_path):
         print(any("{REPO}" in str(getattr(module, "__file__", None))
                   for module in list(sys.modules.values())))
     """)
-    env = {key: value for key, value in __import__("os").environ.items()
+    env = {key: value for key, value in os.environ.items()
            if key != "PYTHONPATH"}
     result = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=120, check=False)
@@ -73,15 +61,14 @@ def loaded_export(deterministic_export):
     return tf.saved_model.load(str(deterministic_export / "1"))
 
 
-def test_export_translates_like_test_mode(loaded_export, brief_training, sketchtoface_dir,
-                                          tmp_path):
+def test_export_translates_like_test_mode(loaded_export, brief_training, data, tmp_path):
     test_dir = tmp_path / "test"
-    pix2pix("--mode", "test", "--input_dir", sketchtoface_dir / "sketches" / "test",
+    pix2pix("--mode", "test", "--input_dir", data.sketches / "test",
             "--checkpoint", brief_training, "--output_dir", test_dir, "--noinference_dropout",
             "--seed", 1)
     serve, translate_floats = (loaded_export.signatures[key] for key in (SERVING, FLOAT))
-    for name in ("f005", "f006", "f007"):
-        pair = cv2.imread(str(sketchtoface_dir / "sketches" / "test" / f"{name}.png"))
+    for name in data.faces:
+        pair = cv2.imread(str(data.sketches / "test" / f"{name}.png"))
         sketch = cv2.cvtColor(pair[:, 64:], cv2.COLOR_BGR2RGB)  # BtoA: B is the input
         expected = decode((test_dir / "images" / f"{name}-outputs.png").read_bytes())
         calls = [serve(image=[png(sketch)], key=[name]) for _ in range(2)]
@@ -92,11 +79,27 @@ def test_export_translates_like_test_mode(loaded_export, brief_training, sketcht
         assert np.abs(floats.numpy()[0] * 255 - expected).max() <= 1
 
 
-def export_untrained(tmp_path, prep: Preprocessing, inference_dropout: bool = True):
-    """An untrained generator exported in-process, loaded back: for behaviour, not quality."""
+def test_grey_and_rgba_translate_as_their_rgb(loaded_export):
+    """Alpha is dropped and grey is repeated: the same translation as the RGB image."""
+    serve = loaded_export.signatures[SERVING]
+    rgba = np.random.RandomState(4).randint(0, 256, (64, 64, 4), dtype=np.uint8)
+    grey = np.random.RandomState(5).randint(0, 256, (64, 64), dtype=np.uint8)
+    for image, rgb in ((rgba, rgba[..., :3]), (grey, np.repeat(grey[..., None], 3, axis=2))):
+        translated = serve(image=[png(image), png(rgb)], key=["a", "b"])["image_bytes"]
+        assert translated[0].numpy() == translated[1].numpy()
+
+
+def export_untrained(tmp_path, prep: Preprocessing, inference_dropout: bool = True,
+                     zero_output: bool = False):
+    """An untrained generator exported in-process, loaded back: for behaviour, not quality.
+    ``zero_output`` zeroes the last layer's kernel, so that the generator outputs 0."""
     in_channels, out_channels = prep.channels
     generator = build_generator(in_channels=in_channels, out_channels=out_channels,
                                 inference_dropout=inference_dropout, seed=3)
+    if zero_output:
+        last = [layer for layer in generator.layers
+                if isinstance(layer, tf.keras.layers.Conv2DTranspose)][-1]
+        last.kernel.assign(tf.zeros_like(last.kernel))
     save(Translator(generator, prep), str(tmp_path / "1"))
     return tf.saved_model.load(str(tmp_path / "1")).signatures[SERVING]
 
@@ -108,12 +111,34 @@ def test_exported_dropout_keeps_drawing_new_noise(tmp_path):
     assert len(set(outputs)) == 3  # the saved seed state advances with every call
 
 
-def test_lab_colorization_exports(tmp_path):
+def srgb_to_linear(srgb: np.ndarray) -> np.ndarray:
+    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
+    return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
+def test_lab_colorization_exports_colour_on_the_inputs_brightness(tmp_path):
+    """A lab model keeps the input's brightness (L) and paints only colour (ab) on it.
+
+    With its last layer zeroed the generator paints ab = 0, so the output must be the grey
+    of the input's L: in sRGB terms, for each pixel, the grey level whose luminance Y is
+    the input pixel's (Y = 0.212671 R + 0.715160 G + 0.072169 B in linear RGB, L being a
+    function of Y alone). Computed here from the sRGB formulas, not with models/data.py."""
     serve = export_untrained(tmp_path, Preprocessing(which_direction="AtoB",
-                                                     lab_colorization=True))
-    photo = np.random.RandomState(2).randint(0, 256, (80, 40, 3), dtype=np.uint8)
+                                                     lab_colorization=True), zero_output=True)
+    photo = np.random.RandomState(2).randint(0, 256, (64, 64, 3), dtype=np.uint8)
     output = decode(serve(image=[png(photo)], key=["x"])["image_bytes"].numpy()[0])
-    assert output.shape == (64, 32, 3)
+    luminance = srgb_to_linear(photo / 255) @ np.array([0.212671, 0.715160, 0.072169])
+    grey = np.round(linear_to_srgb(luminance) * 255)
+    assert output.shape == (64, 64, 3)
+    assert np.abs(output - grey[..., np.newaxis]).max() <= 1
+
+    # Any size in, crop_size high out, stretched to the input's aspect ratio
+    tall = np.random.RandomState(2).randint(0, 256, (80, 40, 3), dtype=np.uint8)
+    assert decode(serve(image=[png(tall)], key=["x"])["image_bytes"].numpy()[0]).shape == (
+        64, 32, 3)
 
 
 def test_export_refuses_to_overwrite(deterministic_export, brief_training):
@@ -125,13 +150,14 @@ def test_export_refuses_to_overwrite(deterministic_export, brief_training):
 
 
 @pytest.fixture
-def own_sketches(sketchtoface_dir, tmp_path):
-    """The two real unpaired sketches, and a 200x250 one, in a folder."""
+def own_sketches(data, tmp_path):
+    """data's two unpaired sketches (Test1, Test2), and a 200x250 one, in a folder."""
     folder = tmp_path / "sketches"
     folder.mkdir()
-    for name in ("Test1", "Test2"):
+    assert data.unpaired == ("Test1", "Test2")
+    for name in data.unpaired:
         (folder / f"{name}.jpg").write_bytes(
-            (sketchtoface_dir / "sketches" / "testB" / f"{name}.jpg").read_bytes())
+            (data.sketches / "testB" / f"{name}.jpg").read_bytes())
     tall = np.full((250, 200), 255, np.uint8)
     cv2.circle(tall, (100, 125), 70, 0, 2)
     cv2.imwrite(str(folder / "tall.png"), tall)

@@ -21,9 +21,8 @@ import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import REPO, decode, png
 from PIL import Image
-from test_export import decode, png
-from test_pix2pix_cli import REPO
 
 from models.data import Preprocessing
 from models.export import SERVING, ImageTranslator, Translator, decode_rgb, save

@@ -27,13 +27,10 @@ def test_default_parameter_count_is_the_originals():
 
 def test_generator_levels_at_crop_64_follow_liao():
     generator = build_generator(64, ngf=16)
-    downs = [
-        s
-        for s in layer_shapes(generator, tf.keras.layers.Conv2D)
-        if not isinstance(s, tf.keras.layers.Conv2DTranspose)
-    ]
+    # Keras 3's Conv2DTranspose is no Conv2D: these are the encoder's six convs, all of them
+    downs = layer_shapes(generator, tf.keras.layers.Conv2D)
     ups = layer_shapes(generator, tf.keras.layers.Conv2DTranspose)
-    assert downs[:6] == [
+    assert downs == [
         (32, 32, 16),
         (16, 16, 32),
         (8, 8, 64),
@@ -53,10 +50,46 @@ def test_generator_levels_at_crop_64_follow_liao():
     assert generator.output.shape[1:] == (64, 64, 3)
 
 
+def conv_parameters(cin: int, cout: int) -> int:
+    return 4 * 4 * cin * cout  # a 4x4 kernel, no bias
+
+
+# The encoder at crop 64, ngf 16: 3 => 16 => 32 => 64 => 128 => 128 => 128, batch norm
+# (scale and offset) after every conv but the first.
+ENCODER_PARAMETERS = sum(conv_parameters(cin, cout) for cin, cout in [
+    (3, 16), (16, 32), (32, 64), (64, 128), (128, 128), (128, 128)]) + 2 * (
+    32 + 64 + 128 + 128 + 128)
+
+
+def decoder_parameters(widths: list[int]) -> int:
+    """The transposed convs of a decoder of these widths (innermost first), each after the
+    first reading its input concatenated with the encoder output of its size, batch norm
+    after each, then the final 3-channel conv (no norm)."""
+    skips = [128, 128, 128, 64, 32, 16]  # encoder outputs, innermost first
+    total, width = 0, skips[0]
+    for index, out in enumerate([*widths, 3]):
+        cin = width + (skips[index] if index else 0)
+        total += conv_parameters(cin, out) + (2 * out if index < len(widths) else 0)
+        width = out
+    return total
+
+
+def test_liao_generator_and_discriminator_parameters_add_up():
+    liao = ENCODER_PARAMETERS + decoder_parameters([128, 128, 128, 64, 32])
+    discriminator = conv_parameters(6, 16) + conv_parameters(16, 32) + 2 * 32 + \
+        conv_parameters(32, 1)
+    assert trainable_count(build_generator(64)) == liao == 2_257_792
+    assert trainable_count(build_discriminator()) == discriminator == 10_304
+    assert liao + discriminator == 2_268_096  # the original's count
+
+
 def test_mirrored_decoder_is_a_flag_away():
     _, decoder = unet_widths(64, 16, "mirrored")
     assert decoder == [128, 128, 64, 32, 16]
-    assert trainable_count(build_generator(64, decoder="mirrored")) < 2_257_792
+    # Hesse's mirror: each decoder level as wide as the encoder level it joins, so the
+    # 8x8 and finer levels are half as wide as Liao's; 1,830,816 against Liao's 2,257,792
+    expected = ENCODER_PARAMETERS + decoder_parameters(decoder)
+    assert trainable_count(build_generator(64, decoder="mirrored")) == expected == 1_830_816
 
 
 def test_generator_at_crop_256_is_hesses_eight_levels():

@@ -1,52 +1,45 @@
-"""pix2pix.py run as a user runs it: a short training on the real pairs, then test mode."""
+"""pix2pix.py run as a user runs it: a short training on data's pairs (the SketchToFace
+pairs where present, else generated ones), then test mode."""
 
 import json
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
-from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def pix2pix(*args, check=True):
-    result = subprocess.run([sys.executable, str(REPO / "pix2pix.py"), *map(str, args)],
-                            capture_output=True, text=True, timeout=600, cwd=REPO, check=False)
-    if check:
-        assert result.returncode == 0, result.stderr[-3000:]
-    return result
+from helpers import REPO, assert_one_line_error, pix2pix
 
 
-def assert_one_line_error(result, *fragments):
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("pix2pix.py: error: "), result.stderr[-2000:]
-    for fragment in fragments:
-        assert fragment in last, last
+def epoch_and_step(due: int, pairs: int) -> tuple[int, int]:
+    """How progress names the due-th step at batch 1: its epoch, and the step within it
+    (185 real pairs: step 30 is epoch 1 step 30; 12 generated: epoch 3 step 6)."""
+    return (due - 1) // pairs + 1, (due - 1) % pairs + 1
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, sketchtoface_dir):
-    """A 30-step run on the real pairs, with every kind of output switched on."""
+def trained(tmp_path_factory, data):
+    """A 30-step run on data's pairs, with every kind of output switched on."""
     output_dir = tmp_path_factory.mktemp("train")
-    result = pix2pix("--mode", "train", "--input_dir", sketchtoface_dir / "sketches" / "Combine",
+    result = pix2pix("--mode", "train", "--input_dir", data.sketches / "Combine",
                      "--output_dir", output_dir, "--max_steps", 30, "--seed", 7,
                      "--summary_freq", 10, "--progress_freq", 10, "--display_freq", 15,
                      "--save_freq", 20)
     return output_dir, result.stdout
 
 
-def test_training_reports_and_saves(trained):
+def test_training_reports_and_saves(trained, data):
     output_dir, stdout = trained
     assert "parameter_count = 2268096" in stdout
-    assert "examples count = 185" in stdout
+    assert f"examples count = {data.train_count}\n" in stdout  # 185 for SketchToFace
     progress = re.findall(r"progress  epoch (\d+)  step (\d+)  image/sec ([\d.]+)  remaining",
                           stdout)
-    assert [(int(e), int(s)) for e, s, _ in progress] == [(1, 10), (1, 20), (1, 30)]
+    assert [(int(e), int(s)) for e, s, _ in progress] == [
+        epoch_and_step(due, data.train_count) for due in (10, 20, 30)]
     assert re.search(r"gen_loss_L1 \d\.\d+", stdout)
     assert (output_dir / "ckpt-30.index").exists()
     assert list(output_dir.glob("events.out.tfevents.*"))
@@ -57,11 +50,11 @@ def test_training_reports_and_saves(trained):
     assert (output_dir / "index.html").read_text().count("<tr>") == 3  # header + 2 steps
 
 
-def test_test_mode_writes_the_table_and_scores(trained, sketchtoface_dir, tmp_path):
+def test_test_mode_writes_the_table_and_scores(trained, data, tmp_path):
     output_dir = tmp_path / "test"
-    result = pix2pix("--mode", "test", "--input_dir", sketchtoface_dir / "sketches" / "test",
+    result = pix2pix("--mode", "test", "--input_dir", data.sketches / "test",
                      "--checkpoint", trained[0], "--output_dir", output_dir, "--seed", 1)
-    names = ["Test1", "Test2", "f005", "f006", "f007"]
+    names = list(data.test_names)
     for name in names:
         for kind in ("inputs", "outputs", "targets"):
             assert (output_dir / "images" / f"{name}-{kind}.png").exists()
@@ -74,39 +67,50 @@ def test_test_mode_writes_the_table_and_scores(trained, sketchtoface_dir, tmp_pa
     assert rows == names
     metrics = json.loads((output_dir / "metrics.json").read_text())
     assert set(metrics["images"]) == set(names)
-    assert 0 < metrics["mean"]["l1"] < 0.5 and metrics["mean"]["psnr"] > 5
+    # The scores are those of the images written: L1 and PSNR recomputed from the PNGs
+    for name in names:
+        output, target = (cv2.imread(str(output_dir / "images" / f"{name}-{kind}.png"))
+                          .astype(np.float64) / 255 for kind in ("outputs", "targets"))
+        scores = metrics["images"][name]
+        assert abs(scores["l1"] - np.abs(output - target).mean()) < 2e-6, name
+        assert abs(scores["psnr"] - 10 * np.log10(1 / ((output - target) ** 2).mean())) < 1e-3
+    for metric in ("l1", "psnr", "ssim"):
+        mean = np.mean([metrics["images"][name][metric] for name in names])
+        assert abs(metrics["mean"][metric] - mean) < 2e-6, metric
     assert re.search(r"^mean\s+0\.\d{4}\s+\d+\.\d\d\s+-?0\.\d{4}$", result.stdout, re.MULTILINE)
 
-    # The targets written are the stored photos, byte for byte in pixel terms
-    import cv2
-    stored = cv2.imread(str(sketchtoface_dir / "sketches" / "test" / "f005.png"))[:, :64]
-    written = cv2.imread(str(output_dir / "images" / "f005-targets.png"))
-    assert (stored == written).all()
+    # The targets written are the stored photos, and the inputs the sketches, pixel for pixel
+    for name in names:
+        stored = cv2.imread(str(data.sketches / "test" / f"{name}.png"))
+        for kind, half in (("targets", stored[:, :64]), ("inputs", stored[:, 64:])):
+            written = cv2.imread(str(output_dir / "images" / f"{name}-{kind}.png"))
+            assert (half == written).all(), (name, kind)
 
     # The same seed gives the same outputs; rerunning needs --overwrite
     assert_one_line_error(pix2pix("--mode", "test", "--input_dir",
-                                  sketchtoface_dir / "sketches" / "test", "--checkpoint",
+                                  data.sketches / "test", "--checkpoint",
                                   trained[0], "--output_dir", output_dir, check=False),
                           "already holds test results")
     again = tmp_path / "again"
-    pix2pix("--mode", "test", "--input_dir", sketchtoface_dir / "sketches" / "test",
+    pix2pix("--mode", "test", "--input_dir", data.sketches / "test",
             "--checkpoint", trained[0], "--output_dir", again, "--seed", 1)
     assert json.loads((again / "metrics.json").read_text()) == metrics
 
 
-def test_resume_continues_the_step_count(trained, sketchtoface_dir, tmp_path):
-    result = pix2pix("--mode", "train", "--input_dir", sketchtoface_dir / "sketches" / "Combine",
+def test_resume_continues_the_step_count(trained, data, tmp_path):
+    result = pix2pix("--mode", "train", "--input_dir", data.sketches / "Combine",
                      "--output_dir", tmp_path, "--checkpoint", trained[0], "--max_steps", 40,
                      "--progress_freq", 5, "--no_flip", "--ngf", 8)
     assert "loaded ngf = 16" in result.stdout  # the model as it was trained, not as asked
     assert "resuming from step 30" in result.stdout
-    assert "progress  epoch 1  step 35" in result.stdout
+    epoch, step = epoch_and_step(35, data.train_count)
+    assert f"progress  epoch {epoch}  step {step}  " in result.stdout
     assert (tmp_path / "ckpt-40.index").exists()
     assert json.loads((tmp_path / "options.json").read_text())["flip"] is False
 
 
-def test_existing_checkpoint_is_not_overwritten(trained, sketchtoface_dir):
-    result = pix2pix("--mode", "train", "--input_dir", sketchtoface_dir / "sketches" / "Combine",
+def test_existing_checkpoint_is_not_overwritten(trained, data):
+    result = pix2pix("--mode", "train", "--input_dir", data.sketches / "Combine",
                      "--output_dir", trained[0], "--max_steps", 2, check=False)
     assert_one_line_error(result, "already holds a checkpoint", "--checkpoint")
     assert (trained[0] / "ckpt-30.index").exists()
@@ -136,12 +140,10 @@ def test_bad_images_and_flags(tmp_path, trained):
     assert "Traceback" not in result.stderr
 
 
-def test_ctrl_c_saves_a_checkpoint(sketchtoface_dir, tmp_path):
-    import signal
-
+def test_ctrl_c_saves_a_checkpoint(data, tmp_path):
     process = subprocess.Popen(
         [sys.executable, str(REPO / "pix2pix.py"), "--mode", "train", "--input_dir",
-         sketchtoface_dir / "sketches" / "Combine", "--output_dir", tmp_path,
+         data.sketches / "Combine", "--output_dir", tmp_path,
          "--progress_freq", "5", "--max_steps", "100000"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     for line in process.stdout:  # wait until training is under way
@@ -154,13 +156,11 @@ def test_ctrl_c_saves_a_checkpoint(sketchtoface_dir, tmp_path):
     assert step >= 5 and (tmp_path / f"ckpt-{step}.index").exists()
 
 
-def test_damaged_checkpoint_is_one_clear_line(trained, sketchtoface_dir, tmp_path):
-    import shutil
-
+def test_damaged_checkpoint_is_one_clear_line(trained, data, tmp_path):
     damaged = tmp_path / "damaged"
     shutil.copytree(trained[0], damaged)
-    data = next(damaged.glob("ckpt-30.data-*"))
-    data.write_bytes(data.read_bytes()[:1000])
-    result = pix2pix("--mode", "test", "--input_dir", sketchtoface_dir / "sketches" / "test",
+    weights = next(damaged.glob("ckpt-30.data-*"))
+    weights.write_bytes(weights.read_bytes()[:1000])
+    result = pix2pix("--mode", "test", "--input_dir", data.sketches / "test",
                      "--checkpoint", damaged, "--output_dir", tmp_path / "out", check=False)
     assert_one_line_error(result, f"--checkpoint {damaged}", "cannot be restored")

@@ -44,8 +44,10 @@ def noise(height: int, width: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (height, width, 3), np.uint8)
 
 
-def test_combine_remakes_every_sketchtoface_pair(sketchtoface_dir, tmp_path):
-    sketches = sketchtoface_dir / "sketches"
+def test_combine_remakes_every_sketchtoface_pair(data, tmp_path):
+    """On the SketchToFace data where present (then a fact about it), else generated data
+    made the same way (each pair its two decoded JPEG singles side by side)."""
+    sketches = data.sketches
     for a, b in [("A64", "B64"), ("testA", "testB")]:
         run_process(
             operation="combine",
@@ -57,9 +59,9 @@ def test_combine_remakes_every_sketchtoface_pair(sketchtoface_dir, tmp_path):
         (sketches / "test").glob("*.png")
     )
     made = sorted(p.name for p in (tmp_path / "AB").iterdir())
-    # 188 from A64/B64 (185 in Combine, f005-f007 in test), 2 from testA/testB.
+    # SketchToFace: 188 from A64/B64 (185 in Combine, f005-f007 in test), 2 from testA/testB.
     assert made == sorted(p.name for p in published)
-    assert len(made) == 190
+    assert len(made) == data.train_count + len(data.test_names) == (190 if data.real else 16)
     for reference in published:
         assert np.array_equal(
             read(tmp_path / "AB" / reference.name), read(reference)

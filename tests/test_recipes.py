@@ -4,14 +4,13 @@ normalisation, the learning-rate decay, presets, and the colour swap of the expo
 Most of it runs on small generated pairs (f*/m* names, so that '^([fm])' labels them)."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import assert_one_line_error, pix2pix
 
 from models import build_pix2pix
 from models.data import Preprocessing
@@ -22,20 +21,12 @@ from models.options import Options
 from models.pix2pix import LinearDecay, discriminator_loss, generator_losses
 from models.schedule import schedule
 
-REPO = Path(__file__).resolve().parent.parent
 SMALL = ["--crop_size", "16", "--ngf", "4", "--ndf", "4"]
 
 
-def run(*args, check=True):
-    result = subprocess.run([sys.executable, str(REPO / "pix2pix.py"), *map(str, args)],
-                            capture_output=True, text=True, timeout=600, cwd=REPO, check=False)
-    if check:
-        assert result.returncode == 0, result.stderr[-3000:]
-    return result
-
-
 def last_error(result) -> str:
-    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    """The one error line of a pix2pix.py run that failed as a user error."""
+    assert_one_line_error(result)
     return result.stderr.strip().splitlines()[-1]
 
 
@@ -55,7 +46,7 @@ def labelled_run(tmp_path_factory):
     """A 6-step run conditioned on '^([fm])', 2 f and 3 m pairs, small networks."""
     root = tmp_path_factory.mktemp("labels")
     data = write_pairs(root / "pairs", ["f1", "f2", "m1", "m2", "m3"])
-    result = run("--mode", "train", "--input_dir", data, "--output_dir", root / "train",
+    result = pix2pix("--mode", "train", "--input_dir", data, "--output_dir", root / "train",
                  "--max_steps", 6, "--seed", 1, "--label_pattern", "^([fm])", *SMALL)
     return root, result.stdout
 
@@ -74,15 +65,15 @@ def test_training_finds_and_records_the_labels(labelled_run):
 def test_test_mode_labels_by_name_or_by_flag(labelled_run, tmp_path):
     root, _ = labelled_run
     data = write_pairs(tmp_path / "test", ["f9", "Test1"], seed=5)
-    error = last_error(run("--mode", "test", "--input_dir", data, "--checkpoint",
+    error = last_error(pix2pix("--mode", "test", "--input_dir", data, "--checkpoint",
                            root / "train", "--output_dir", tmp_path / "a", check=False))
     assert error == ("pix2pix.py: error: Test1: its name does not match --label_pattern "
                      "'^([fm])'; give its label with --label")
-    run("--mode", "test", "--input_dir", data, "--checkpoint", root / "train",
+    pix2pix("--mode", "test", "--input_dir", data, "--checkpoint", root / "train",
         "--output_dir", tmp_path / "b", "--label", "m")
     assert set(json.loads((tmp_path / "b" / "metrics.json").read_text())["images"]) == \
         {"f9", "Test1"}
-    error = last_error(run("--mode", "test", "--input_dir", data, "--checkpoint",
+    error = last_error(pix2pix("--mode", "test", "--input_dir", data, "--checkpoint",
                            root / "train", "--output_dir", tmp_path / "c", "--label", "x",
                            check=False))
     assert error == "pix2pix.py: error: label 'x' was not seen in training; the model knows f, m"
@@ -90,11 +81,11 @@ def test_test_mode_labels_by_name_or_by_flag(labelled_run, tmp_path):
 
 def test_a_training_file_without_a_label_is_named(tmp_path):
     data = write_pairs(tmp_path / "pairs", ["f1", "x1"])
-    error = last_error(run("--mode", "train", "--input_dir", data, "--output_dir",
+    error = last_error(pix2pix("--mode", "train", "--input_dir", data, "--output_dir",
                            tmp_path / "train", "--max_steps", 1, "--label_pattern", "^([fm])",
                            *SMALL, check=False))
     assert "x1: its name does not match --label_pattern '^([fm])'" in error
-    error = last_error(run("--mode", "train", "--input_dir", data, "--output_dir",
+    error = last_error(pix2pix("--mode", "train", "--input_dir", data, "--output_dir",
                            tmp_path / "train", "--max_steps", 1, "--label_pattern", "^[fm]",
                            *SMALL, check=False))
     assert "--label_pattern '^[fm]': needs a capture group" in error
@@ -102,9 +93,9 @@ def test_a_training_file_without_a_label_is_named(tmp_path):
 
 def test_label_on_an_unlabelled_model_is_an_error(tmp_path):
     data = write_pairs(tmp_path / "pairs", ["f1", "m1"])
-    run("--mode", "train", "--input_dir", data, "--output_dir", tmp_path / "train",
+    pix2pix("--mode", "train", "--input_dir", data, "--output_dir", tmp_path / "train",
         "--max_steps", 1, *SMALL)
-    error = last_error(run("--mode", "test", "--input_dir", data, "--checkpoint",
+    error = last_error(pix2pix("--mode", "test", "--input_dir", data, "--checkpoint",
                            tmp_path / "train", "--output_dir", tmp_path / "t", "--label", "f",
                            check=False))
     assert "--label f: the model in" in error and "was trained without labels" in error
@@ -114,7 +105,7 @@ def test_the_label_reaches_the_generator(labelled_run, tmp_path):
     """The export's optional label: each label (and none) gives its own output; an unknown
     one is refused. Dropout is off, so the outputs differ only through the label."""
     root, _ = labelled_run
-    run("--mode", "export", "--checkpoint", root / "train", "--output_dir", tmp_path / "e",
+    pix2pix("--mode", "export", "--checkpoint", root / "train", "--output_dir", tmp_path / "e",
         "--noinference_dropout", "--seed", 1)
     model = ImageTranslator.load(str(tmp_path / "e"))
     assert model.labels == ("f", "m") and model.label_pattern == "^([fm])"
@@ -187,10 +178,10 @@ def test_linear_decay_schedule():
 def test_the_decaying_model_restores_into_test_mode(tmp_path):
     """A schedule has no rate variable: test mode must build the same optimiser."""
     data = write_pairs(tmp_path / "pairs", ["f1", "m1"])
-    run("--mode", "train", "--input_dir", data, "--output_dir", tmp_path / "train",
+    pix2pix("--mode", "train", "--input_dir", data, "--output_dir", tmp_path / "train",
         "--max_steps", 2, "--lr_decay_epochs", 1, "--gan_loss", "hinge", "--spectral_norm",
         *SMALL)
-    result = run("--mode", "test", "--input_dir", data, "--checkpoint", tmp_path / "train",
+    result = pix2pix("--mode", "test", "--input_dir", data, "--checkpoint", tmp_path / "train",
                  "--output_dir", tmp_path / "test")
     assert "loaded gan_loss = hinge" in result.stdout
     assert "loaded spectral_norm = True" in result.stdout
@@ -221,7 +212,7 @@ def test_presets_fill_in_what_was_not_given(tmp_path):
 
     improved = PRESETS["improved"]
     data = write_pairs(tmp_path / "pairs", ["f1", "m1"])
-    run("--mode", "train", "--preset", "improved", "--input_dir", data, "--output_dir",
+    pix2pix("--mode", "train", "--preset", "improved", "--input_dir", data, "--output_dir",
         tmp_path / "train", "--max_steps", 1, "--ngf", "4", "--ndf", "4", "--crop_size", "16")
     recorded = json.loads((tmp_path / "train" / "options.json").read_text())
     assert recorded["preset"] == "improved" and recorded["ngf"] == 4

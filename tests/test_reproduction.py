@@ -7,33 +7,25 @@ Minutes on 2 cores; deselect with `-m "not reproduction"`.
 """
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from helpers import pix2pix
 
-REPO = Path(__file__).resolve().parent.parent
 PUBLISHED_MEAN_L1 = 0.0742  # f005, f006, f007: 0.0869, 0.0731, 0.0625
 TRAIN_SEED, TEST_SEEDS = 1, (1, 2, 3, 4, 5)
 FACES = ("f005", "f006", "f007")
 
 
-def pix2pix(*args):
-    subprocess.run([sys.executable, str(REPO / "pix2pix.py"), *map(str, args)],
-                   check=True, cwd=REPO, capture_output=True, timeout=3600)
-
-
 @pytest.mark.reproduction
-def test_200_epochs_match_or_beat_the_published_table(sketchtoface_dir, tmp_path):
-    data = sketchtoface_dir / "sketches"
+def test_200_epochs_match_or_beat_the_published_table(sketchtoface, tmp_path):
+    data = sketchtoface.sketches
     train_dir = tmp_path / "train"
     pix2pix("--mode", "train", "--input_dir", data / "Combine", "--output_dir", train_dir,
-            "--seed", TRAIN_SEED, "--max_epochs", 200)
+            "--seed", TRAIN_SEED, "--max_epochs", 200, timeout=3600)
 
     def mean_l1(name, *flags):
         pix2pix("--mode", "test", "--input_dir", data / "test", "--checkpoint", train_dir,
-                "--output_dir", tmp_path / name, *flags)
+                "--output_dir", tmp_path / name, *flags, timeout=3600)
         scores = json.loads((tmp_path / name / "metrics.json").read_text())["images"]
         return sum(scores[face]["l1"] for face in FACES) / len(FACES)
 

@@ -14,21 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 import pytest
-from conftest import TOOLS
-from test_export import decode, png
+from helpers import TOOLS, decode, png, served
 
 
 @pytest.fixture(scope="module")
 def server(deterministic_export):
     """The server on a free port of 127.0.0.1; yields its base URL."""
-    process = subprocess.Popen([sys.executable, str(TOOLS / "serve.py"), "--model",
-                                str(deterministic_export), "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    line = process.stdout.readline()
-    assert line.startswith("serving "), line
-    yield line.split(" on ")[1].strip().rstrip("/")
-    process.terminate()
-    process.wait(timeout=30)
+    with served(deterministic_export) as url:
+        yield url
 
 
 def post(url: str, data: bytes, content_type: str = "image/png") -> tuple[int, bytes]:

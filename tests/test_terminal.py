@@ -8,7 +8,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import REPO, TOOLS
+from helpers import REPO, TOOLS
 
 from models.terminal import has_nvidia_device
 

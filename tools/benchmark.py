@@ -49,16 +49,25 @@ FLAGS = flags.FLAGS
 
 
 def conv_flops(model: keras.Model) -> int:
-    """Forward FLOPs (2 per multiply-add) of the model's convolutions at batch 1."""
+    """Forward FLOPs (2 per multiply-add) of the model's convolutions at batch 1.
+
+    Conv2D: k*k*ci*co per output pixel; Conv2DTranspose: the same per input pixel;
+    SeparableConv2D: its depthwise k*k*ci*m plus its pointwise ci*m*co per output pixel.
+    A wrapped conv (spectral normalisation) counts as the conv it wraps.
+    """
     total = 0
     for layer in model.layers:
-        if isinstance(layer, keras.layers.Conv2DTranspose):  # each input pixel: k*k*ci*co
-            positions = np.prod(layer.input.shape[1:3])
-        elif isinstance(layer, keras.layers.Conv2D):  # each output pixel: k*k*ci*co
+        conv = layer.layer if isinstance(layer, keras.layers.Wrapper) else layer
+        if isinstance(conv, keras.layers.Conv2DTranspose):
+            positions, kernels = np.prod(layer.input.shape[1:3]), [conv.kernel]
+        elif isinstance(conv, keras.layers.SeparableConv2D):
             positions = np.prod(layer.output.shape[1:3])
+            kernels = [conv.depthwise_kernel, conv.pointwise_kernel]
+        elif isinstance(conv, keras.layers.Conv2D):
+            positions, kernels = np.prod(layer.output.shape[1:3]), [conv.kernel]
         else:
             continue
-        total += 2 * int(positions) * sum(int(np.prod(w.shape)) for w in layer.weights)
+        total += 2 * int(positions) * sum(int(np.prod(k.shape)) for k in kernels)
     return total
 
 

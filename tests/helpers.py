@@ -1,0 +1,67 @@
+"""What several test modules share: the repository's paths, running pix2pix.py as a user
+does, its one-line errors, and PNG bytes in and out. The one place for these: test
+modules import this, never each other (pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+TOOLS = REPO / "tools"
+
+
+def pix2pix(*args: object, check: bool = True, timeout: float = 600
+            ) -> subprocess.CompletedProcess:
+    """``python pix2pix.py args...`` from the repository root; must succeed if ``check``."""
+    result = subprocess.run([sys.executable, str(REPO / "pix2pix.py"), *map(str, args)],
+                            capture_output=True, text=True, timeout=timeout, cwd=REPO,
+                            check=False)
+    if check:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """pix2pix.py failed with one ``pix2pix.py: error: ...`` line holding every fragment."""
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("pix2pix.py: error: "), result.stderr[-2000:]
+    for fragment in fragments:
+        assert fragment in last, last
+
+
+@contextlib.contextmanager
+def served(model_dir: Path, *args: object) -> Iterator[str]:
+    """``tools/serve.py --model model_dir`` on a free port of 127.0.0.1: its base URL."""
+    process = subprocess.Popen([sys.executable, str(TOOLS / "serve.py"), "--model",
+                                str(model_dir), "--port", "0", *map(str, args)],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("serving "), line
+        yield line.split(" on ")[1].strip().rstrip("/")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def png(image: np.ndarray) -> bytes:
+    """An RGB (or grey, or RGBA) uint8 image as PNG bytes."""
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR if image.shape[2] == 3
+                             else cv2.COLOR_RGBA2BGRA)
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+def decode(data: bytes) -> np.ndarray:
+    """PNG or JPEG bytes as an RGB uint8 image."""
+    return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR),
+                        cv2.COLOR_BGR2RGB)
