@@ -16,6 +16,7 @@ from __future__ import annotations
 from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
 
 # isort: split
+import contextlib
 import math
 import os
 import random
@@ -234,6 +235,43 @@ def train(options: Options) -> None:
         model = build_pix2pix(options, max_steps, steps_per_epoch)
     print(f"parameter_count = {model.count_params()}")
 
+    output_dir, manager = open_checkpoints(options, model, chief)
+    iterator = iter(strategy.experimental_distribute_dataset(
+        train_dataset(images, prep, global_batch, options.seed, label_indices)))
+    step_once = distributed_step(model, strategy, iterator, jit_compile=options.xla)
+
+    @tf.function
+    def train_quietly(steps):
+        for _ in tf.range(steps):
+            step_once()
+
+    train_and_show = tf.function(step_once)
+    reports = Reports(options, model, prep, manager, output_dir, chief,
+                      Progress(model.step, max_steps, steps_per_epoch, global_batch))
+    frequencies = {name: getattr(options, f"{name}_freq") for name in EVENTS}
+    try:
+        for due, events in schedule(model.step, max_steps, frequencies):
+            # Run quietly up to the step at which something is due, then that step.
+            if due - model.step > 1:
+                train_quietly(tf.constant(due - model.step - 1))
+            with tracing(output_dir, "trace" in events):
+                result = train_and_show()
+            reports.write(events, due, result)
+    except KeyboardInterrupt:
+        manager.save(checkpoint_number=model.step)
+        sys.exit(f"interrupted: saved a checkpoint at step {model.step} in {output_dir}")
+    if manager.latest_checkpoint != os.path.join(output_dir, f"ckpt-{model.step}"):
+        manager.save(checkpoint_number=model.step)
+    if not chief:
+        shutil.rmtree(output_dir, ignore_errors=True)
+    print(f"done: {model.step} steps, checkpoint in {options.output_dir}")
+    if options.strategy == "multi_worker":  # lets people check that workers agree
+        print(f"weights digest {model.weights_digest()}")
+
+
+def open_checkpoints(options: Options, model, chief: bool):
+    """The checkpoint folder and its manager: --checkpoint restored, or a fresh start
+    that refuses to write over an earlier run unless --overwrite."""
     # Every worker saves (saving is collective), but only the chief into --output_dir
     output_dir = options.output_dir if chief else tempfile.mkdtemp(prefix="pix2pix-worker")
     checkpoint = tf.train.Checkpoint(model=model)
@@ -246,52 +284,44 @@ def train(options: Options) -> None:
                          "with --checkpoint, or pass --overwrite to start over")
     if chief:
         options.save(options.output_dir)
+    return output_dir, manager
 
-    iterator = iter(strategy.experimental_distribute_dataset(
-        train_dataset(images, prep, global_batch, options.seed, label_indices)))
-    step_once = distributed_step(model, strategy, iterator, jit_compile=options.xla)
 
-    @tf.function
-    def train_quietly(steps):
-        for _ in tf.range(steps):
-            step_once()
+@contextlib.contextmanager
+def tracing(output_dir: str, on: bool):
+    """The TensorBoard profiler around one step, when --trace_freq says so."""
+    if not on:
+        yield
+        return
+    tf.profiler.experimental.start(output_dir)
+    yield
+    tf.profiler.experimental.stop()
+    print("recording trace")
 
-    train_and_show = tf.function(step_once)
-    writer = tf.summary.create_file_writer(output_dir) if chief else tf.summary.create_noop_writer()
-    frequencies = {name: getattr(options, f"{name}_freq") for name in EVENTS}
-    progress = Progress(model.step, max_steps, steps_per_epoch, global_batch)
-    try:
-        for due, events in schedule(model.step, max_steps, frequencies):
-            # Run quietly up to the step at which something is due, then that step.
-            if due - model.step > 1:
-                train_quietly(tf.constant(due - model.step - 1))
-            if "trace" in events:
-                tf.profiler.experimental.start(output_dir)
-            result = train_and_show()
-            if "trace" in events:
-                tf.profiler.experimental.stop()
-                print("recording trace")
-            if events & {"summary", "display"}:
-                shown = displayable(result, prep)
-            if "summary" in events:
-                write_summaries(writer, model, shown, due)
-            if "display" in events and chief:
-                save_display(output_dir, shown, due, options.output_filetype)
-            if "progress" in events:
-                progress.report(due, model.smoothed_losses())
-            if "save" in events:
-                print("saving model")
-                manager.save(checkpoint_number=due)
-    except KeyboardInterrupt:
-        manager.save(checkpoint_number=model.step)
-        sys.exit(f"interrupted: saved a checkpoint at step {model.step} in {output_dir}")
-    if manager.latest_checkpoint != os.path.join(output_dir, f"ckpt-{model.step}"):
-        manager.save(checkpoint_number=model.step)
-    if not chief:
-        shutil.rmtree(output_dir, ignore_errors=True)
-    print(f"done: {model.step} steps, checkpoint in {options.output_dir}")
-    if options.strategy == "multi_worker":  # lets people check that workers agree
-        print(f"weights digest {model.weights_digest()}")
+
+class Reports:
+    """What a training step leaves when events fall due: summaries, display images,
+    progress lines and checkpoints."""
+
+    def __init__(self, options: Options, model, prep, manager, output_dir: str, chief: bool,
+                 progress: Progress):
+        self.options, self.model, self.prep, self.manager = options, model, prep, manager
+        self.output_dir, self.chief, self.progress = output_dir, chief, progress
+        self.writer = (tf.summary.create_file_writer(output_dir) if chief
+                       else tf.summary.create_noop_writer())
+
+    def write(self, events: frozenset[str], step: int, result: dict) -> None:
+        if events & {"summary", "display"}:
+            shown = displayable(result, self.prep)
+        if "summary" in events:
+            write_summaries(self.writer, self.model, shown, step)
+        if "display" in events and self.chief:
+            save_display(self.output_dir, shown, step, self.options.output_filetype)
+        if "progress" in events:
+            self.progress.report(step, self.model.smoothed_losses())
+        if "save" in events:
+            print("saving model")
+            self.manager.save(checkpoint_number=step)
 
 
 class Progress:

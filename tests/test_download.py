@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from helpers import TOOLS
 
 from models.errors import run_command
 from tools import download_dataset as download
@@ -217,11 +216,11 @@ def test_reports_a_file_that_stays_corrupt_and_resumes_later(mirror, capsys):
 # The command line, with download.MANIFEST pointed at the data's manifest (the tool's
 # own for SketchToFace: then this is `python tools/download-dataset.py ...` exactly).
 COMMAND_LINE = """
-import importlib, pathlib, sys
-sys.path.insert(0, sys.argv[1])
-download = importlib.import_module("download-dataset")
-download.MANIFEST = pathlib.Path(sys.argv[2])
-sys.exit(download.run(download.main, download.PROG, sys.argv[3:]))
+import pathlib, sys
+from models.errors import run_command
+from tools import download_dataset as download
+download.MANIFEST = pathlib.Path(sys.argv[1])
+sys.exit(run_command(download.PROG, download.main, sys.argv[2:]))
 """
 
 
@@ -231,7 +230,7 @@ def test_command_line_failure_is_one_error_line(mirror):
     total = len(manifest())
     faults[fault_key(published)] = ["cut"] * download.ATTEMPTS
     result = subprocess.run(
-        [sys.executable, "-c", COMMAND_LINE, str(TOOLS), str(download.MANIFEST), "sketches",
+        [sys.executable, "-c", COMMAND_LINE, str(download.MANIFEST), "sketches",
          "--from", url, "--output_dir", str(destination)],
         capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1 and "Traceback" not in result.stderr

@@ -89,8 +89,8 @@ def test_the_exports_decode_reads_it_so(sketch):
     assert np.array_equal(decode_rgb(tf.constant(path.read_bytes())).numpy(), expected)
 
 
-def test_the_exports_jpeg_decode_matches_opencv(sketchtoface_dir):
-    for path in list_images(sketchtoface_dir / "sketches" / "A64")[:10]:
+def test_the_exports_jpeg_decode_matches_opencv(data):
+    for path in list_images(data.sketches / "A64")[:10]:
         decoded = decode_rgb(tf.constant(path.read_bytes())).numpy()
         assert np.array_equal(decoded, read_rgb(path)), path
 
