@@ -49,7 +49,10 @@ def test_grey_and_rgba_become_rgb(tmp_path):
     _, images = load_images(str(tmp_path))
     assert images.shape == (2, 4, 8, 3)
     np.testing.assert_array_equal(images[0], np.repeat(grey[..., None], 3, axis=2))
-    np.testing.assert_array_equal(images[1], bgra[..., 2::-1])  # RGB, the alpha dropped
+    # RGB, composited onto white: (c * a + 255 * (255 - a) + 127) // 255
+    alpha = bgra[..., 3:].astype(int)
+    on_white = (bgra[..., 2::-1] * alpha + 255 * (255 - alpha) + 127) // 255
+    np.testing.assert_array_equal(images[1], on_white)
 
 
 @pytest.mark.parametrize("make, message", [

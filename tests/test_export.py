@@ -80,11 +80,14 @@ def test_export_translates_like_test_mode(loaded_export, brief_training, data, t
 
 
 def test_grey_and_rgba_translate_as_their_rgb(loaded_export):
-    """Alpha is dropped and grey is repeated: the same translation as the RGB image."""
+    """Transparency is composited onto white and grey is repeated: the same translation as
+    the RGB image they stand for."""
     serve = loaded_export.signatures[SERVING]
     rgba = np.random.RandomState(4).randint(0, 256, (64, 64, 4), dtype=np.uint8)
+    alpha = rgba[..., 3:].astype(int)
+    on_white = ((rgba[..., :3] * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
     grey = np.random.RandomState(5).randint(0, 256, (64, 64), dtype=np.uint8)
-    for image, rgb in ((rgba, rgba[..., :3]), (grey, np.repeat(grey[..., None], 3, axis=2))):
+    for image, rgb in ((rgba, on_white), (grey, np.repeat(grey[..., None], 3, axis=2))):
         translated = serve(image=[png(image), png(rgb)], key=["a", "b"])["image_bytes"]
         assert translated[0].numpy() == translated[1].numpy()
 

@@ -63,8 +63,7 @@ def test_a_missing_image_is_one_line(tmp_path, run_tool):
     result = run_tool("score.py", tmp_path / "run", "--names", "f005", "f006")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1] == (
-        f"score.py: error: {tmp_path / 'run' / 'f006-outputs.png'}: missing or not a"
-        " readable image")
+        f"score.py: error: {tmp_path / 'run' / 'f006-outputs.png'}: No such file or directory")
     assert result.stdout == ""
 
 
