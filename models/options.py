@@ -87,7 +87,7 @@ class Options:
     xla: bool = False
 
     def __post_init__(self):
-        object.__setattr__(self, "labels", tuple(self.labels))
+        object.__setattr__(self, "labels", tuple(self.labels or ()))  # null in old runs
         if self.scale_size is None:
             object.__setattr__(self, "scale_size", self.crop_size)
         if self.scale_size < self.crop_size:
