@@ -11,7 +11,7 @@ folds with the same seeds; flags after `--` go to every variant. Writes:
 
     OUTPUT_DIR/summary.json   every held-out image's scores, means and 95% intervals
     OUTPUT_DIR/summary.md     the tables: per variant, paired differences, per fold
-    OUTPUT_DIR/chart.png      the intervals per variant
+    OUTPUT_DIR/chart.png      each variant's paired differences, with intervals
     OUTPUT_DIR/samples.png    a few held-out faces: input, each variant's output, target
 
 Rerunning the same command skips the folds already done (and resumes a fold's training
@@ -273,25 +273,27 @@ def markdown(summary: dict, flags_of: dict[str, list[str]], images: int, folds: 
 
 
 def chart(summary: dict, path: Path) -> None:
-    """One panel per metric (dropout on): each variant's mean and 95% interval."""
+    """One panel per metric (dropout on): each variant's paired difference against the
+    first variant, mean and 95% interval, around a line at zero (no difference)."""
     names = list(summary)
+    reference = names[0]
     row, label_width, panel, margin = 26, 170, 260, 20
     image = Image.new("RGB", (label_width + 3 * (panel + margin), 50 + row * len(names)),
                       "white")
     draw = ImageDraw.Draw(image)
     for column, metric in enumerate(METRICS):
-        stats = [summary[name]["dropout"][metric] for name in names]
-        low = min(s["low"] for s in stats)
-        high = max(s["high"] for s in stats)
-        span = (high - low) or 1.0
+        stats = [summary[name]["dropout"][metric]["difference"] for name in names]
+        reach = max(max(abs(s["low"]), abs(s["high"])) for s in stats) or 1.0
         left = label_width + column * (panel + margin)
         better = "lower" if metric == "l1" else "higher"
-        draw.text((left, 8), f"{metric.upper()} ({better} is better)", fill="black")
-        draw.text((left, 22), f"{low:.4g} .. {high:.4g}", fill="gray")
+        draw.text((left, 8), f"{metric.upper()} vs {reference} ({better} is better)",
+                  fill="black")
+        draw.text((left, 22), f"-{reach:.3g} .. +{reach:.3g}", fill="gray")
 
-        def x(value: float, left: int = left, low: float = low, span: float = span) -> float:
-            return left + 10 + (value - low) / span * (panel - 20)
+        def x(value: float, left: int = left, reach: float = reach) -> float:
+            return left + panel / 2 + value / reach * (panel / 2 - 10)
 
+        draw.line([(x(0), 40), (x(0), 50 + row * len(names))], fill="lightgray")
         for i, s in enumerate(stats):
             y = 50 + i * row + row // 2
             draw.line([(x(s["low"]), y), (x(s["high"]), y)], fill="steelblue", width=3)
