@@ -25,7 +25,9 @@ MODEL_FIELDS = ("which_direction", "lab_colorization", "crop_size", "ngf", "ndf"
 # cross-validation measured on SketchToFace (README, "Beyond the original").
 PRESETS: dict[str, dict] = {
     "liao": {},
-    "improved": {"ema_decay": 0.999},
+    # the moving average of G's weights with a linear decay over the second half of the
+    # default 200 epochs: -3.8% L1 in cross-validation, PSNR and SSIM up too
+    "improved": {"ema_decay": 0.999, "lr_decay_epochs": 100},
 }
 
 
