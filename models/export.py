@@ -105,9 +105,8 @@ class Translator(tf.Module):
         return self._encode(tf.image.convert_image_dtype(rgb, tf.uint8, saturate=True))
 
     def _serve(self, image, key, label=None):
-        translate = (lambda args: self._translate_one(*args)) if label is not None \
-            else self._translate_one
-        translated = tf.map_fn(translate, image if label is None else (image, label),
+        elements = (image,) if label is None else (image, label)
+        translated = tf.map_fn(lambda args: self._translate_one(*args), elements,
                                fn_output_signature=tf.TensorSpec([], tf.string))
         return {"key": tf.identity(key), "image_bytes": translated}
 
@@ -116,9 +115,8 @@ class Translator(tf.Module):
             inputs, outputs = self._generate(*args)
             return self._rgb(outputs, inputs)
 
-        if label is None:
-            return {"images": tf.map_fn(lambda image: one((image,)), images)}
-        return {"images": tf.map_fn(one, (images, label),
+        elements = (images,) if label is None else (images, label)
+        return {"images": tf.map_fn(one, elements,
                                     fn_output_signature=tf.TensorSpec(images.shape[1:]))}
 
 
