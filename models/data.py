@@ -149,17 +149,25 @@ class Preprocessing:
             a_image, b_image = image[..., :half, :] * 2 - 1, image[..., half:, :] * 2 - 1
         return (a_image, b_image) if self.which_direction == "AtoB" else (b_image, a_image)
 
-    def augment(self, inputs, targets, training: bool):
-        """Resize to scale_size, then (training only) one flip and one crop for both images."""
+    def augment(self, inputs, targets, seed=None):
+        """Resize to scale_size, then one flip and one crop for both images, drawn from
+        `seed` ([2] ints); without a seed (test, export) no flip, no crop, crop_size.
+
+        The draws are stateless: a stateful random op in a parallel tf.data map hands its
+        draws to whichever image asks first, so two runs with one --seed would differ."""
         in_channels = self.image_channels[0]
         pair = tf.concat([inputs, targets], axis=-1)  # transformed together, so they stay aligned
+        training = seed is not None
+        if training:
+            flip_seed, crop_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
         if training and self.flip:
-            pair = tf.image.random_flip_left_right(pair)
+            pair = tf.image.stateless_random_flip_left_right(pair, flip_seed)
         size = self.scale_size if training else self.crop_size
         # area resampling shrinks nicely (and leaves an image of the right size untouched)
         pair = tf.image.resize(pair, [size, size], method="area")
         if training and self.scale_size > self.crop_size:
-            pair = tf.image.random_crop(pair, [self.crop_size, self.crop_size, pair.shape[-1]])
+            pair = tf.image.stateless_random_crop(
+                pair, [self.crop_size, self.crop_size, pair.shape[-1]], crop_seed)
         return pair[..., :in_channels], pair[..., in_channels:]
 
     def brightness(self, inputs, targets=None):
@@ -171,7 +179,7 @@ class Preprocessing:
         [crop, crop, in_channels] model input, made exactly as test mode makes a pair's."""
         # Side by side with itself it is an A|B pair whose halves are both the image.
         pair = image if self.lab_colorization else tf.concat([image, image], axis=-2)
-        inputs, _ = self.augment(*self.split(pair), training=False)
+        inputs, _ = self.augment(*self.split(pair))
         return inputs
 
     def to_rgb(self, images, brightness=None, width=None):
@@ -199,31 +207,29 @@ class Preprocessing:
                                             saturate=True)
 
 
-def _examples(images: np.ndarray, label_indices, prep: Preprocessing, training: bool):
-    """The stored images (with their label indices) and the function that makes each one
-    (inputs with their label planes, targets)."""
+def _examples(images: np.ndarray, label_indices) -> tf.data.Dataset:
+    """(stored image, label index) pairs; index 0 for an unlabelled model."""
     if label_indices is None:
-        # Unlabelled: exactly the ops of an unconditioned model, so that the random flips
-        # (whose seeds follow the op count) draw as they always have.
-        return (tf.data.Dataset.from_tensor_slices(images),
-                lambda image: prep.augment(*prep.split(image), training=training))
-
-    def pair(image, label_index):
-        inputs, targets = prep.augment(*prep.split(image), training=training)
-        return prep.add_label(inputs, label_index), targets
-
-    examples = (images, np.asarray(label_indices, np.int32))
-    return tf.data.Dataset.from_tensor_slices(examples), pair
+        label_indices = np.zeros(len(images), np.int32)
+    return tf.data.Dataset.from_tensor_slices((images, np.asarray(label_indices, np.int32)))
 
 
 def train_dataset(images: np.ndarray, prep: Preprocessing, batch_size: int,
                   seed: int | None = None, label_indices=None) -> tf.data.Dataset:
-    """Endless shuffled, augmented (inputs, targets) batches; reshuffled every epoch."""
-    examples, pair = _examples(images, label_indices, prep, training=True)
-    return (examples
+    """Endless shuffled, augmented (inputs, targets) batches; reshuffled every epoch. The
+    n-th image drawn is flipped and cropped with the seed (seed, n): one seed, one run."""
+
+    def pair(draw, example):
+        image, label_index = example
+        inputs, targets = prep.augment(*prep.split(image),
+                                       seed=tf.stack([tf.cast(seed or 0, tf.int64), draw]))
+        return prep.add_label(inputs, label_index), targets
+
+    return (_examples(images, label_indices)
             .cache()
             .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
             .repeat()
+            .enumerate()
             .map(pair, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .batch(batch_size, drop_remainder=True)
             .prefetch(tf.data.AUTOTUNE))
@@ -232,10 +238,15 @@ def train_dataset(images: np.ndarray, prep: Preprocessing, batch_size: int,
 def test_dataset(names: list[str], images: np.ndarray, prep: Preprocessing,
                  batch_size: int, label_indices=None) -> tf.data.Dataset:
     """Every image once, in order: (names, inputs, targets) batches."""
-    examples, pair = _examples(images, label_indices, prep, training=False)
-    pairs = examples.map(pair)
-    return (tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(names), pairs)
-            .map(lambda name, pair: (name, *pair))
+
+    def pair(name, example):
+        image, label_index = example
+        inputs, targets = prep.augment(*prep.split(image))
+        return name, prep.add_label(inputs, label_index), targets
+
+    return (tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(names),
+                                _examples(images, label_indices))
+            .map(pair)
             .batch(batch_size)
             .prefetch(tf.data.AUTOTUNE))
 

@@ -11,7 +11,12 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-WEIGHT_INIT = keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+
+def weight_init() -> keras.initializers.Initializer:
+    """N(0, 0.02), a new initializer for every weight. One shared instance would draw its
+    seed once, at import, before --seed is set (so runs would not repeat), and would give
+    every kernel of the same shape the same values."""
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
 def several_replicas() -> tf.distribute.ReplicaContext | None:

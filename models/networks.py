@@ -12,7 +12,7 @@ import math
 import keras
 from keras import layers
 
-from models.layers import WEIGHT_INIT, BatchStatNorm, InferenceDropout
+from models.layers import BatchStatNorm, InferenceDropout, weight_init
 
 DECODERS = ("auto", "liao", "mirrored")
 DECODER_DROPOUT_LAYERS = 3  # the innermost three decoder layers drop out half their units
@@ -50,10 +50,10 @@ def _down(channels: int, separable: bool) -> layers.Layer:
     # [b, h, w, c] => [b, h/2, w/2, channels]; no bias: batch norm's offset is the bias
     if separable:
         return layers.SeparableConv2D(channels, 4, strides=2, padding="same", use_bias=False,
-                                      depthwise_initializer=WEIGHT_INIT,
-                                      pointwise_initializer=WEIGHT_INIT)
+                                      depthwise_initializer=weight_init(),
+                                      pointwise_initializer=weight_init())
     return layers.Conv2D(channels, 4, strides=2, padding="same", use_bias=False,
-                         kernel_initializer=WEIGHT_INIT)
+                         kernel_initializer=weight_init())
 
 
 def _up(x, channels: int, separable: bool):
@@ -62,10 +62,10 @@ def _up(x, channels: int, separable: bool):
         # Hesse's separable variant: nearest-neighbour upsampling, then a separable conv
         x = layers.UpSampling2D(2, interpolation="nearest")(x)
         return layers.SeparableConv2D(channels, 4, padding="same", use_bias=False,
-                                      depthwise_initializer=WEIGHT_INIT,
-                                      pointwise_initializer=WEIGHT_INIT)(x)
+                                      depthwise_initializer=weight_init(),
+                                      pointwise_initializer=weight_init())(x)
     return layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=False,
-                                  kernel_initializer=WEIGHT_INIT)(x)
+                                  kernel_initializer=weight_init())(x)
 
 
 def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
@@ -114,7 +114,7 @@ def _patch_conv(x, channels: int, stride: int, spectral_norm: bool = False):
     # Pad by one, then a "valid" 4x4 conv: 64 => 32 at stride 2, 32 => 31 => 30 at stride 1
     x = layers.ZeroPadding2D(1)(x)
     conv = layers.Conv2D(channels, 4, strides=stride, padding="valid", use_bias=False,
-                         kernel_initializer=WEIGHT_INIT)
+                         kernel_initializer=weight_init())
     return (layers.SpectralNormalization(conv) if spectral_norm else conv)(x)
 
 
