@@ -97,10 +97,10 @@ def test_mirrored_step_applies_the_gradient_of_the_global_batch(sync_norm):
     assert result.returncode == 0, result.stderr[-3000:]
     gap, error, steps = re.search(r"gap (\S+) error (\S+) steps (\d+)", result.stdout).groups()
     assert float(gap) == 0.0  # replicas hold the very same weights
-    # Float rounding (a few 1e-6 with sync norm, whose statistics are summed in another
-    # order than the fused kernel's); summing instead of averaging, or per-replica
+    # Float rounding (up to about 2e-5 with sync norm, whose statistics are summed in
+    # another order than the fused kernel's); summing instead of averaging, or per-replica
     # statistics where sync was asked for, miss by 1 or more.
-    assert float(error) < 1e-5
+    assert float(error) < 1e-4
     assert steps == "1"
 
 
