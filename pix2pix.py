@@ -538,10 +538,7 @@ def translate(options: Options) -> None:
     if model.labels:
         labels = labels_of([path.stem for path in paths], model.label_pattern,
                            options.label)
-        unknown = sorted(set(labels) - set(model.labels))
-        if unknown:
-            raise UsageError(f"label {unknown[0]!r} was not seen in training; the model knows "
-                             f"{', '.join(model.labels)}")
+        model.check_labels(labels)  # before anything is written
     start_index(output_dir)
     for path, label in zip(paths, labels, strict=True):
         with file_errors(path):

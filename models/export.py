@@ -165,6 +165,13 @@ class ImageTranslator:
             raise UsageError(f"{model_dir}: not a SavedModel that loads ({reason})") from None
         return cls(loaded.signatures[SERVING], model_dir, *_labels_of(loaded))
 
+    def check_labels(self, labels: list[str]) -> None:
+        """Raises UsageError for a label this model was not trained with ("" is none)."""
+        unknown = [label for label in labels if label and label not in self.labels]
+        if unknown:
+            raise UsageError(f"unknown label {unknown[0]!r}; the model knows "
+                             f"{', '.join(self.labels)}")
+
     def __call__(self, images: list[bytes], keys: list[str] | None = None,
                  labels: list[str] | None = None):
         """Raises UsageError for bytes that are not an image, or an unknown label."""
@@ -172,10 +179,7 @@ class ImageTranslator:
         inputs = {"image": tf.constant(images, tf.string), "key": tf.constant(keys, tf.string)}
         if self.labels:  # "" weighs every label equally
             labels = labels if labels is not None else [""] * len(images)
-            unknown = [label for label in labels if label and label not in self.labels]
-            if unknown:
-                raise UsageError(f"unknown label {unknown[0]!r}; the model knows "
-                                 f"{', '.join(self.labels)}")
+            self.check_labels(labels)
             inputs["label"] = tf.constant(labels, tf.string)
         try:
             result = self._serve(**inputs)
