@@ -38,6 +38,7 @@ def test_table_of_known_scores(tmp_path, run_tool):
     result = run_tool("score.py", tmp_path / "ours", tmp_path / "theirs",
                       "--names", "black", "grey")
     assert result.returncode == 0, result.stderr
+    assert "-0.0000" not in result.stdout  # black's 0 dB is printed as 0.0000
     header, rows = table(result.stdout)
     assert header == [
         "| image | L1 ours | PSNR ours | SSIM ours | L1 theirs | PSNR theirs | SSIM theirs |",
