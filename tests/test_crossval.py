@@ -63,6 +63,10 @@ def test_the_report_has_intervals_differences_and_pictures(experiment):
     table = (output_dir / "summary.md").read_text()
     assert "| variant | L1 | PSNR | SSIM | L1 vs base |" in table and "| decay |" in table
     assert "`--max_steps 2 --crop_size 16 --ngf 4 --ndf 4 --lr_decay_epochs 1`" in table
+    decay = summary["decay"]["dropout"]["l1"]["difference"]
+    percent = [f"{100 * decay[k] / base['mean']:+.1f}%" for k in ("mean", "low", "high")]
+    assert f"| {percent[0]} [{percent[1]}, {percent[2]}] |" in table  # L1 vs base in %
+    assert "| +0.0% [+0.0%, +0.0%] |" in table
     assert table in stdout
     chart = cv2.imread(str(output_dir / "chart.png"))
     assert chart is not None and chart.shape[0] == 50 + 26 * 2
