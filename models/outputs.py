@@ -60,7 +60,10 @@ def append_index(output_dir: str, rows: list[dict], with_step: bool = False) -> 
 def score(outputs: np.ndarray, targets: np.ndarray) -> dict[str, np.ndarray]:
     """Per-image L1 (mean absolute error, [0, 1] pixel units), PSNR (dB) and SSIM
     of uint8 outputs against uint8 targets, both [n, h, w, 3]."""
-    return {metric: values.numpy() for metric, values in _scores(outputs, targets).items()}
+    # + 0.0 turns tf.image.psnr's -0.0 dB (the largest possible error) into 0.0, so no
+    # table or metrics.json shows "-0.0000"
+    return {metric: values.numpy() + 0.0
+            for metric, values in _scores(outputs, targets).items()}
 
 
 @tf.function  # as a graph, SSIM's filters run side by side: about twice as fast here

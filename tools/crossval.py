@@ -233,8 +233,9 @@ def summarise(results: dict[str, dict], folds: int) -> dict:
 
 
 def cell(stats: dict, digits: int, scale: float = 1.0, unit: str = "") -> str:
-    mean, low, high = (f"{scale * stats[k]:+.{digits}f}{unit}" if unit else
-                       f"{scale * stats[k]:.{digits}f}" for k in ("mean", "low", "high"))
+    """mean [low, high]; with a unit (a relative change) each shows its sign."""
+    spec = f"{'+' if unit else ''}.{digits}f"
+    mean, low, high = (f"{scale * stats[k]:{spec}}{unit}" for k in ("mean", "low", "high"))
     return f"{mean} [{low}, {high}]"
 
 

@@ -36,18 +36,13 @@ def score_folder(folder: Path, names: list[str]) -> dict[str, np.ndarray]:
     return score(outputs, targets)
 
 
-def cell(value: float) -> str:
-    """Four decimals, and never "-0.0000" (a PSNR of 0 dB comes out of log10 as -0.0)."""
-    return f"{round(value, 4) + 0.0:.4f}"
-
-
 def markdown_table(folders: list[Path], names: list[str]) -> str:
     scores = [score_folder(folder, names) for folder in folders]
     header = "| image | " + " | ".join(f"{metric.upper()} {folder.name}" for folder in folders
                                        for metric in METRICS) + " |"
     lines = [header, "|" + "---|" * (1 + len(folders) * len(METRICS))]
     for i, name in enumerate([*names, "mean"]):
-        cells = [cell(s[m].mean() if name == "mean" else s[m][i]) for s in scores
+        cells = [f"{(s[m].mean() if name == 'mean' else s[m][i]):.4f}" for s in scores
                  for m in METRICS]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
