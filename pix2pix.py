@@ -33,9 +33,10 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from models import build_pix2pix, preprocessing
+from models.build import decay_steps
 from models.data import labels_of, load_images, test_dataset, train_dataset
 from models.distribute import STRATEGIES, distributed_step, is_chief, make_strategy
-from models.errors import UsageError, file_errors, run_command
+from models.errors import UsageError, file_errors, flags_parser, run_command
 from models.export import ImageTranslator, Translator, save, saved_model_dir
 from models.imageio import list_images, read_rgb
 from models.networks import unet_depth
@@ -158,8 +159,7 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    del argv  # flags_parser has refused arguments that are not flags
     logging.set_verbosity(logging.WARNING)  # TensorFlow's info lines are noise here
     sys.exit(run_command("pix2pix.py", run_mode))
 
@@ -215,6 +215,7 @@ def trained_options(options: Options) -> Options:
 
 
 def train(options: Options) -> None:
+    print(f"seed = {options.seed}")  # a random one is worth knowing to repeat the run
     if options.checkpoint:  # a resumed model keeps the shape it was trained with
         options = trained_options(options)
     strategy = make_strategy(options.strategy, options.cpu_devices)
@@ -226,6 +227,11 @@ def train(options: Options) -> None:
     steps_per_epoch = math.ceil(len(names) / global_batch)
     max_steps = options.max_steps or steps_per_epoch * options.max_epochs
     print(f"examples count = {len(names)}")
+    if options.lr_decay_epochs:
+        steps = decay_steps(options.lr_decay_epochs, max_steps, steps_per_epoch)
+        cut = steps < options.lr_decay_epochs * steps_per_epoch
+        print(f"lr decay = the last {steps} steps" + (" (--lr_decay_epochs "
+              f"{options.lr_decay_epochs} is longer than the run: all of it)" if cut else ""))
     if strategy.num_replicas_in_sync > 1:
         print(f"replicas = {strategy.num_replicas_in_sync}, global batch = {global_batch}")
 
@@ -541,6 +547,7 @@ def translate(options: Options) -> None:
         model.check_labels(labels)  # before anything is written
     start_index(output_dir)
     for path, label in zip(paths, labels, strict=True):
+        image = read_rgb(path)  # first: a file that is no image gets test mode's words
         with file_errors(path):
             encoded_input = path.read_bytes()
         try:
@@ -550,7 +557,7 @@ def translate(options: Options) -> None:
         output = cv2.cvtColor(cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR),
                               cv2.COLOR_BGR2RGB)
         rows = save_images(os.path.join(output_dir, "images"), [path.stem],
-                           {"inputs": [read_rgb(path)], "outputs": [output]},
+                           {"inputs": [image], "outputs": [output]},
                            options.output_filetype)
         index_path = append_index(output_dir, rows)
         print(f"translated {path}")
@@ -559,7 +566,7 @@ def translate(options: Options) -> None:
 
 def run() -> None:
     """Console entry point (`pix2pix ...`)."""
-    app.run(main)
+    app.run(main, flags_parser=flags_parser("pix2pix.py"))
 
 
 if __name__ == "__main__":
