@@ -252,6 +252,10 @@ def train(options: Options) -> None:
             step_once()
 
     train_and_show = tf.function(step_once)
+    # Traced now, before the progress clock starts, so that the first ETA is not the
+    # start-up's (tracing them takes as long as hundreds of steps)
+    train_quietly(tf.constant(0))
+    train_and_show.get_concrete_function()
     reports = Reports(options, model, prep, manager, output_dir, chief,
                       Progress(model.step, max_steps, steps_per_epoch, global_batch))
     frequencies = {name: getattr(options, f"{name}_freq") for name in EVENTS}
@@ -331,18 +335,22 @@ class Reports:
 
 
 class Progress:
-    """Hesse's progress lines: epoch, step in the epoch, speed, time left, losses."""
+    """Hesse's progress lines: epoch, step in the epoch, speed, time left, losses. The
+    speed is the recent one, since the last line: an average since the start would
+    count the start-up in, and an ETA from it would stay too high for most of the run."""
 
     def __init__(self, start_step: int, max_steps: int, steps_per_epoch: int, batch: int):
-        self.start_step, self.start_time = start_step, time.time()
+        self.last_step, self.last_time = start_step, time.time()
         self.max_steps, self.steps_per_epoch, self.batch = max_steps, steps_per_epoch, batch
 
     def report(self, step: int, losses: dict[str, float]) -> None:
-        rate = (step - self.start_step) * self.batch / (time.time() - self.start_time)
-        remaining = (self.max_steps - step) * self.batch / rate
+        now = time.time()
+        rate = (step - self.last_step) * self.batch / (now - self.last_time)
+        self.last_step, self.last_time = step, now
+        minutes, seconds = divmod(round((self.max_steps - step) * self.batch / rate), 60)
         print(f"progress  epoch {math.ceil(step / self.steps_per_epoch)}  "
               f"step {(step - 1) % self.steps_per_epoch + 1}  image/sec {rate:0.1f}  "
-              f"remaining {remaining / 60:0.0f}m")
+              f"remaining {minutes}m{seconds:02d}s")
         for name, value in losses.items():
             print(name, f"{value:0.6f}")
 

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -119,6 +120,25 @@ def test_the_table_says_what_each_mean_is_over(tmp_path):
         "mean Test1-Test2    0.3200    0.50  0.3500",
         "mean f005-f007      0.0700    3.00  0.6000"]
     assert name_groups(["1", "2", "10"]) == {}  # one family: the mean of all says it
+
+
+def test_the_first_eta_is_close(data, tmp_path):
+    """The time left that the first progress line gives, against the time the run then
+    takes (to "done"): within a factor of 2. Before, the speed averaged in the start-up
+    (tracing the step functions, as long as hundreds of steps), so the first ETA of a
+    run came out 2-5 times too long, and in whole minutes only."""
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "pix2pix.py"), "--mode", "train", "--input_dir",
+         data.sketches / "Combine", "--output_dir", tmp_path, "--max_steps", "250",
+         "--progress_freq", "50", "--summary_freq", "0", "--seed", "1"],
+        stdout=subprocess.PIPE, text=True, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines = [(time.monotonic(), line) for line in process.stdout]
+    assert process.wait(timeout=300) == 0
+    first = next((when, line) for when, line in lines if line.startswith("progress"))
+    done = next(when for when, line in lines if line.startswith("done"))
+    minutes, seconds = re.search(r"remaining (\d+)m(\d\d)s$", first[1]).groups()
+    eta = 60 * int(minutes) + int(seconds)
+    assert 0.5 * (done - first[0]) - 1 <= eta <= 2 * (done - first[0]) + 1, first[1]
 
 
 def test_resume_continues_the_step_count(trained, data, tmp_path):
