@@ -252,8 +252,9 @@ def train(options: Options) -> None:
             step_once()
 
     train_and_show = tf.function(step_once)
-    # Traced now, before the progress clock starts, so that the first ETA is not the
-    # start-up's (tracing them takes as long as hundreds of steps)
+    # Traced now (the quiet one also run, for 0 steps, which builds its graph), before the
+    # progress clock starts: that takes as long as hundreds of steps, and the first ETA
+    # must not count it
     train_quietly(tf.constant(0))
     train_and_show.get_concrete_function()
     reports = Reports(options, model, prep, manager, output_dir, chief,
@@ -379,7 +380,8 @@ def load_examples(options: Options):
     input_dir = options.input_dir
     if not os.path.isdir(input_dir) and input_dir.startswith("sketches"):
         raise UsageError(f"--input_dir {input_dir} does not exist; fetch the SketchToFace "
-                         "data with: python tools/download-dataset.py sketches")
+                         "data with: python tools/download-dataset.py sketches (installed: "
+                         "pix2pix-download sketches)")
     return load_images(input_dir, paired=not options.lab_colorization)
 
 
