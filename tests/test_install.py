@@ -87,8 +87,11 @@ def test_the_installed_download_checks_a_local_copy(installed, sketchtoface):
     """pix2pix-download from the wheel finds the manifest the wheel carries, and fetches
     into sketches/ in the current folder, where pix2pix looks for it."""
     bin_dir, work = installed
-    result = run(bin_dir / "pix2pix-download", "sketches", "--from",
-                 sketchtoface.upstream or sketchtoface.sketches.parent, cwd=work)
+    upstream = work.parent / "upstream"  # laid out like the SketchToFace repository
+    upstream.mkdir()
+    (upstream / "sketches").symlink_to(sketchtoface.sketches, target_is_directory=True)
+    (upstream / "images").symlink_to(sketchtoface.images, target_is_directory=True)
+    result = run(bin_dir / "pix2pix-download", "sketches", "--from", upstream, cwd=work)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("585 fetched, 0 already present, 0 repaired, "
                                           "0 failed")
