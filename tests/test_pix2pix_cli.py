@@ -129,7 +129,7 @@ def test_the_first_eta_is_close(data, tmp_path):
     run came out 2-5 times too long, and in whole minutes only."""
     process = subprocess.Popen(
         [sys.executable, str(REPO / "pix2pix.py"), "--mode", "train", "--input_dir",
-         data.sketches / "Combine", "--output_dir", tmp_path, "--max_steps", "250",
+         data.sketches / "Combine", "--output_dir", tmp_path, "--max_steps", "200",
          "--progress_freq", "50", "--summary_freq", "0", "--seed", "1"],
         stdout=subprocess.PIPE, text=True, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines = [(time.monotonic(), line) for line in process.stdout]
