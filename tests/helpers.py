@@ -67,3 +67,14 @@ def decode(data: bytes) -> np.ndarray:
     """PNG or JPEG bytes as an RGB uint8 image."""
     return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR),
                         cv2.COLOR_BGR2RGB)
+
+
+def write_pairs(folder: Path, names: list[str], seed: int = 0) -> Path:
+    """A|B pairs, 64x32: a colour "photo" on the left, a grey "sketch" on the right."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for name in names:
+        photo = rng.integers(0, 256, (32, 32, 3), np.uint8)
+        sketch = np.repeat(rng.integers(0, 256, (32, 32, 1), np.uint8), 3, axis=2)
+        cv2.imwrite(str(folder / f"{name}.png"), np.concatenate([photo, sketch], axis=1))
+    return folder
