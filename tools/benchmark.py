@@ -37,7 +37,7 @@ import pix2pix
 from models import build_pix2pix, preprocessing
 from models.data import train_dataset
 from models.distribute import distributed_step, make_strategy
-from models.errors import run_command
+from models.errors import flags_parser, run_command
 from models.export import Translator
 from models.options import Options
 from models.styles import style_bank
@@ -47,6 +47,7 @@ flags.DEFINE_integer("batches", 500, "Inference batches to time.")
 flags.DEFINE_integer("export_images", 32, "Images per call to the export's float signature.")
 flags.DEFINE_float("matmul_seconds", 2.0, "How long to measure the matmul peak (0: skip it).")
 FLAGS = flags.FLAGS
+PROG = "benchmark.py"
 
 
 def conv_flops(model: keras.Model) -> int:
@@ -182,9 +183,8 @@ def benchmark(options: Options) -> dict:
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    sys.exit(run_command("benchmark.py", run_benchmark))
+    del argv  # flags_parser has refused arguments that are not flags
+    sys.exit(run_command(PROG, run_benchmark))
 
 
 def run_benchmark() -> None:
@@ -198,7 +198,7 @@ def run_benchmark() -> None:
 
 def cli() -> None:
     """The console script pix2pix-benchmark."""
-    app.run(main)
+    app.run(main, flags_parser=flags_parser(PROG))
 
 
 if __name__ == "__main__":
