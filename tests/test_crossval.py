@@ -111,6 +111,24 @@ def test_a_rerun_skips_what_is_done_and_guards_its_variants(experiment):
     assert "was run with other flags" in result.stderr
 
 
+def test_only_some_folds_are_run_and_reported(experiment, tmp_path):
+    output_dir, args, _ = experiment
+    part = crossval_run(*args, "--only_folds", "1")
+    assert part.returncode == 0, part.stderr[-2000:]
+    assert "2 of 2 folds already done; 0 to run" in part.stdout  # one fold x two variants
+    content = json.loads((output_dir / "summary.json").read_text())
+    assert content["reported_folds"] == [1] and content["folds"] == 2
+    held_out = sorted(path.stem for path in (output_dir / "folds" / "1" / "test").iterdir())
+    assert content["images"]["base"]["dropout"]["names"] == held_out
+    assert "4 held-out images, folds 1 of 2," in (output_dir / "summary.md").read_text()
+    for wrong in ("2", "x", ""):
+        result = crossval_run(*args, "--only_folds", wrong)
+        assert result.returncode == 1
+        assert f"crossval.py: error: --only_folds '{wrong}': expected fold numbers from 0 " \
+               "to 1" in result.stderr
+    crossval_run(*args)  # the whole report again, for the other tests
+
+
 def test_fold_assignment_is_seeded_and_stratified():
     groups = ["f"] * 5 + ["m"] * 10
     folds = crossval.assign_folds([str(i) for i in range(15)], 5, 0, groups)

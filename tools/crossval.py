@@ -21,7 +21,8 @@ with dropout on (seeded) and off, and their sketches redrawn in each drawn style
 
 Rerunning the same command skips the folds already done (and resumes a fold's training
 from its last checkpoint), so a long run can be stopped and continued, or extended with
-another variant.
+another variant. `--only_folds 0,1` runs and reports those folds alone: a long run
+can be reported on part of its folds, and finished later.
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ def interval(values: np.ndarray) -> dict:
     return {"mean": mean, "low": mean - half, "high": mean + half}
 
 
-def collect(output_dir: Path, variant: str, seeds: list[int], folds: int,
+def collect(output_dir: Path, variant: str, seeds: list[int], folds: list[int],
             styles: tuple[str, ...]) -> dict:
     """Every held-out image's scores per setting, averaged over the training seeds, and
     with drawn styles, their mean per image ("drawn")."""
@@ -210,7 +211,7 @@ def collect(output_dir: Path, variant: str, seeds: list[int], folds: int,
         scores: dict[str, dict[str, list[float]]] = {}
         fold_of = {}
         for seed in seeds:
-            for fold in range(folds):
+            for fold in folds:
                 path = Job(variant, seed, fold).dir(output_dir) / setting / "metrics.json"
                 for name, values in json.loads(path.read_text())["images"].items():
                     fold_of[name] = fold
@@ -229,7 +230,7 @@ def collect(output_dir: Path, variant: str, seeds: list[int], folds: int,
     return per_setting
 
 
-def summarise(results: dict[str, dict], folds: int) -> dict:
+def summarise(results: dict[str, dict], folds: list[int]) -> dict:
     """Means with intervals, paired differences against the first variant, fold means;
     with drawn styles, each variant's drawn scores paired against its pencil ones."""
     reference = next(iter(results))
@@ -245,7 +246,7 @@ def summarise(results: dict[str, dict], folds: int) -> dict:
                 entry[metric] = {
                     **interval(values),
                     "difference": interval(values - base),
-                    "folds": [float(np.mean(values[fold_index == k])) for k in range(folds)]}
+                    "folds": [float(np.mean(values[fold_index == k])) for k in folds]}
             summary[variant][setting] = entry
         if DRAWN in per_setting:
             summary[variant]["drawn_vs_pencil"] = {
@@ -277,11 +278,13 @@ def settings_of(summary: dict) -> list[str]:
     return sorted(present, key=lambda s: (s not in PENCIL, s != DRAWN))
 
 
-def markdown(summary: dict, flags_of: dict[str, list[str]], images: int, folds: int,
-             seeds: list[int]) -> str:
+def markdown(summary: dict, flags_of: dict[str, list[str]], images: int, folds: list[int],
+             total_folds: int, seeds: list[int]) -> str:
     reference = next(iter(summary))
     settings = settings_of(summary)
-    lines = [f"{images} held-out images, {folds} folds, training seeds "
+    which = (f"{total_folds} folds" if len(folds) == total_folds else
+             f"folds {', '.join(map(str, folds))} of {total_folds}")
+    lines = [f"{images} held-out images, {which}, training seeds "
              f"{', '.join(map(str, seeds))}; mean [95% interval]. Differences are paired "
              f"(the same images) against `{reference}`; negative L1 and positive PSNR/SSIM "
              "are better.", ""]
@@ -313,8 +316,8 @@ def markdown(summary: dict, flags_of: dict[str, list[str]], images: int, folds: 
         lines.append("")
     shown = [s for s in ("dropout", "no_dropout", DRAWN) if s in settings]
     lines += [f"### L1 per fold ({' / '.join(title(s).lower() for s in shown)})", "",
-              "| variant | " + " | ".join(f"fold {k}" for k in range(folds)) + " | flags |",
-              "|---|" + "---|" * (folds + 1)]
+              "| variant | " + " | ".join(f"fold {k}" for k in folds) + " | flags |",
+              "|---|" + "---|" * (len(folds) + 1)]
     for variant, per_setting in summary.items():
         per_fold = zip(*(per_setting[s]["l1"]["folds"] for s in shown), strict=True)
         lines.append(f"| {variant} | " + " | ".join(
@@ -384,18 +387,19 @@ def samples(output_dir: Path, variants: list[str], seed: int, rows: list[tuple[s
     grid.save(path)
 
 
-def report(output_dir: Path, flags_of: dict[str, list[str]], seeds: list[int], folds: int,
-           styles: tuple[str, ...], sample_count: int) -> dict:
+def report(output_dir: Path, flags_of: dict[str, list[str]], seeds: list[int],
+           folds: list[int], total_folds: int, styles: tuple[str, ...], sample_count: int
+           ) -> dict:
     results = {variant: collect(output_dir, variant, seeds, folds, styles)
                for variant in flags_of}
     summary = summarise(results, folds)
     first = results[next(iter(results))]["dropout"]
-    content = {"folds": folds, "seeds": seeds, "styles": list(styles), "variants": flags_of,
-               "summary": summary,
+    content = {"folds": total_folds, "reported_folds": folds, "seeds": seeds,
+               "styles": list(styles), "variants": flags_of, "summary": summary,
                "images": {variant: per_setting for variant, per_setting in results.items()}}
     (output_dir / "summary.json").write_text(json.dumps(content, indent=1))
     (output_dir / "summary.md").write_text(
-        markdown(summary, flags_of, len(first["names"]), folds, seeds))
+        markdown(summary, flags_of, len(first["names"]), folds, total_folds, seeds))
     chart(summary, output_dir / "chart.png")
     step = max(1, len(first["names"]) // sample_count)
     shown = first["names"][::step][:sample_count]
@@ -404,6 +408,20 @@ def report(output_dir: Path, flags_of: dict[str, list[str]], seeds: list[int], f
     samples(output_dir, list(flags_of), seeds[0], rows,
             dict(zip(first["names"], first["folds"], strict=True)), output_dir / "samples.png")
     return summary
+
+
+def only_folds(text: str | None, total: int) -> list[int]:
+    """--only_folds "0,2" as [0, 2]; every fold without it."""
+    if text is None:
+        return list(range(total))
+    try:
+        folds = sorted({int(part) for part in text.split(",")})
+    except ValueError:
+        folds = []
+    if not folds or not all(0 <= fold < total for fold in folds):
+        raise UsageError(f"--only_folds {text!r}: expected fold numbers from 0 to {total - 1}, "
+                         "comma-separated")
+    return folds
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -422,6 +440,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=FLAGS",
                         help="a recipe to compare (repeatable; the first is the reference)")
     parser.add_argument("--jobs", type=int, default=1, help="folds trained at the same time")
+    parser.add_argument("--only_folds", help="comma-separated fold numbers: run and report "
+                        "these alone (default: every fold)")
     parser.add_argument("--samples", type=int, default=8, help="faces in samples.png")
     parser.add_argument("--styles", default=",".join(STYLES),
                         help="drawn styles every held-out face is also scored on, comma-"
@@ -443,11 +463,12 @@ def main(argv: list[str] | None = None) -> None:
     for name, flags in flags_of.items():
         check_variant(args.output_dir, name, flags)
     seeds = list(range(1, args.seeds + 1))
+    folds = only_folds(args.only_folds, args.folds)
     jobs = [Job(variant, seed, fold) for variant in flags_of for seed in seeds
-            for fold in range(args.folds)]
+            for fold in folds]
     styles = check_styles([s for s in args.styles.split(",") if s], "--styles")
     run_all(jobs, args.output_dir, flags_of, test_settings(styles), args.jobs)
-    report(args.output_dir, flags_of, seeds, args.folds, styles, args.samples)
+    report(args.output_dir, flags_of, seeds, folds, args.folds, styles, args.samples)
     print((args.output_dir / "summary.md").read_text())
     print(f"wrote {args.output_dir / 'summary.json'}, summary.md, chart.png and samples.png")
 
