@@ -36,7 +36,7 @@ from models import build_pix2pix, preprocessing
 from models.data import labels_of, load_images, test_dataset, train_dataset
 from models.distribute import STRATEGIES, distributed_step, is_chief, make_strategy
 from models.errors import UsageError, file_errors, run_command
-from models.export import ImageTranslator, Translator, save, saved_model_dir
+from models.export import ONNX_DIR, ImageTranslator, Translator, save, saved_model_dir
 from models.imageio import list_images, read_rgb
 from models.networks import unet_depth
 from models.options import PRESETS, Options, with_preset
@@ -129,6 +129,10 @@ flags.DEFINE_float("gan_weight", DEFAULT.gan_weight,
                    "Weight on the GAN term of the generator loss.")
 flags.DEFINE_enum("output_filetype", DEFAULT.output_filetype, ["png", "jpeg"],
                   "Format of written images.")
+flags.DEFINE_enum("format", DEFAULT.format, ["savedmodel", "onnx"],
+                  "Export: 'onnx' also writes OUTPUT_DIR/onnx/ (model.onnx and the model.json "
+                  "a page reads), the model that browsers run (tools/site.py) and onnxruntime "
+                  "runs without TensorFlow; needs pip install -e \".[onnx]\".")
 flags.DEFINE_boolean("inference_dropout", DEFAULT.inference_dropout,
                      "Keep dropout on at test and export time, as pix2pix does; "
                      "--noinference_dropout makes outputs deterministic.")
@@ -502,6 +506,10 @@ def export(options: Options) -> None:
     if os.path.exists(version_dir) and not options.overwrite:
         raise UsageError(f"--output_dir {options.output_dir} already holds an export; "
                          "choose another folder or pass --overwrite")
+    if options.format == "onnx":
+        from models.portable import converter  # the optional extra: installed?
+
+        converter()
     options = trained_options(options)
     module = translator(options)
     partial = version_dir + ".partial"  # a half-written export is never left as 1/
@@ -515,6 +523,18 @@ def export(options: Options) -> None:
         os.replace(partial, version_dir)
     options.save(options.output_dir)
     print(f"exported {version_dir}")
+    if options.format == "onnx":
+        export_onnx(module, options)
+
+
+def export_onnx(module: Translator, options: Options) -> None:
+    """OUTPUT_DIR/onnx/: the export's portable function as ONNX, checked against TensorFlow."""
+    from models.portable import write_onnx  # the optional extra, tf2onnx
+
+    folder = os.path.join(options.output_dir, ONNX_DIR)
+    info = write_onnx(module, folder, options)
+    print(f"exported {folder} ({info['weights']} weights, within "
+          f"{info['max_difference_grey_levels']:.3f} grey levels of TensorFlow)")
 
 
 # ----------------------------------------------------------------------------- translate

@@ -174,13 +174,15 @@ class Preprocessing:
         """The A image, which in lab mode is the brightness (L) that to_rgb colours."""
         return self.image_part(inputs) if self.which_direction == "AtoB" else targets
 
-    def single(self, image):
+    def single(self, image, resized: bool = False):
         """One unpaired image (a user's sketch, any size, uint8 or float in [0, 1]) => its
-        [crop, crop, in_channels] model input, made exactly as test mode makes a pair's."""
+        [crop, crop, in_channels] model input, made exactly as test mode makes a pair's.
+        `resized`: the image is crop_size square already, resampled as augment does (by a
+        browser: ONNX and TensorFlow.js have no area resampling), so no resize op is made."""
         # Side by side with itself it is an A|B pair whose halves are both the image.
         pair = image if self.lab_colorization else tf.concat([image, image], axis=-2)
-        inputs, _ = self.augment(*self.split(pair))
-        return inputs
+        inputs, targets = self.split(pair)
+        return inputs if resized else self.augment(inputs, targets)[0]
 
     def to_rgb(self, images, brightness=None, width=None):
         """Model-space images => float RGB in [0, 1], stretched (bicubic, as Hesse) to
