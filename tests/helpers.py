@@ -4,7 +4,9 @@ modules import this, never each other (pytest puts tests/ on sys.path)."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 TOOLS = REPO / "tools"
@@ -65,3 +68,52 @@ def decode(data: bytes) -> np.ndarray:
     """PNG or JPEG bytes as an RGB uint8 image."""
     return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR),
                         cv2.COLOR_BGR2RGB)
+
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+needs_chromium = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="needs Debian's chromium and chromium-driver (see .ci/run)")
+
+
+@contextlib.contextmanager
+def chromium(profile: Path):
+    """Debian's headless Chromium under selenium, keeping the page's console log."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run",
+                     f"--user-data-dir={profile}"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    try:
+        yield browser
+    finally:
+        browser.quit()
+
+
+def translate_on_page(browser, timeout: float = 60) -> bytes:
+    """Presses the page's Translate; the output image's PNG bytes once it has changed."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    before = browser.execute_script("return document.getElementById('output').src")
+    browser.find_element("id", "translate").click()
+    WebDriverWait(browser, timeout).until(lambda _: browser.execute_script(
+        "const o = document.getElementById('output');"
+        "return o.src !== arguments[0] && o.complete && o.naturalWidth > 0;", before))
+    data_url = browser.execute_script(
+        "const o = document.getElementById('output'), c = document.createElement('canvas');"
+        "c.width = o.naturalWidth; c.height = o.naturalHeight;"
+        "c.getContext('2d').drawImage(o, 0, 0); return c.toDataURL('image/png');")
+    return base64.b64decode(data_url.split(",", 1)[1])
+
+
+def console_errors(browser) -> list[str]:
+    """The page's console errors (and failed requests) since the last call."""
+    return [entry["message"] for entry in browser.get_log("browser")
+            if entry["level"] == "SEVERE"]
