@@ -101,6 +101,8 @@ def translate_on_page(browser, timeout: float = 60) -> bytes:
     """Presses the page's Translate; the output image's PNG bytes once it has changed."""
     from selenium.webdriver.support.ui import WebDriverWait
 
+    WebDriverWait(browser, timeout).until(lambda _: browser.execute_script(
+        "return !document.getElementById('translate').disabled"))  # the page has started
     before = browser.execute_script("return document.getElementById('output').src")
     browser.find_element("id", "translate").click()
     WebDriverWait(browser, timeout).until(lambda _: browser.execute_script(
@@ -111,6 +113,23 @@ def translate_on_page(browser, timeout: float = 60) -> bytes:
         "c.width = o.naturalWidth; c.height = o.naturalHeight;"
         "c.getContext('2d').drawImage(o, 0, 0); return c.toDataURL('image/png');")
     return base64.b64decode(data_url.split(",", 1)[1])
+
+
+def draw_a_face(browser) -> None:
+    """Draws an oval face with eyes and a mouth on the page's canvas."""
+    from selenium.webdriver import ActionChains
+
+    canvas = browser.find_element("id", "sketch")
+    strokes = ActionChains(browser)
+    for start, moves in (((-60, -70), [(-20, 60), (20, 70), (60, 10), (60, -10), (20, -70),
+                                       (-20, -60), (-60, 0)]),
+                         ((-30, -20), [(15, 0)]), ((15, -20), [(15, 0)]),
+                         ((-20, 40), [(40, 0)])):
+        strokes.move_to_element_with_offset(canvas, *start).click_and_hold()
+        for move in moves:
+            strokes.move_by_offset(*move)
+        strokes.release()
+    strokes.perform()
 
 
 def console_errors(browser) -> list[str]:

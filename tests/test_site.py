@@ -12,7 +12,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from helpers import chromium, console_errors, decode, needs_chromium, pix2pix, translate_on_page
+from helpers import (
+    chromium,
+    console_errors,
+    decode,
+    draw_a_face,
+    needs_chromium,
+    pix2pix,
+    translate_on_page,
+)
 
 from models.data import Preprocessing
 from models.export import ONNX_DIR, ImageTranslator, Translator
@@ -105,22 +113,6 @@ def upload(browser, path: Path) -> None:
     browser.find_element("id", "upload").send_keys(str(path))
     WebDriverWait(browser, 10).until(lambda _: canvas_png(browser) != before or browser
                                      .find_element("id", "status").text)
-
-
-def draw_a_face(browser) -> None:
-    from selenium.webdriver import ActionChains
-
-    canvas = browser.find_element("id", "sketch")
-    strokes = ActionChains(browser)
-    for start, moves in (((-60, -70), [(-20, 60), (20, 70), (60, 10), (60, -10), (20, -70),
-                                       (-20, -60), (-60, 0)]),
-                         ((-30, -20), [(15, 0)]), ((15, -20), [(15, 0)]),
-                         ((-20, 40), [(40, 0)])):
-        strokes.move_to_element_with_offset(canvas, *start).click_and_hold()
-        for move in moves:
-            strokes.move_by_offset(*move)
-        strokes.release()
-    strokes.perform()
 
 
 def difference(a: bytes, b: bytes) -> int:
