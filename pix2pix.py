@@ -33,15 +33,26 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from models import build_pix2pix, preprocessing
-from models.data import labels_of, load_images, test_dataset, train_dataset
+from models.data import load_images, test_dataset, train_dataset
 from models.distribute import STRATEGIES, distributed_step, is_chief, make_strategy
 from models.errors import UsageError, file_errors, run_command
-from models.export import ONNX_DIR, ImageTranslator, Translator, save, saved_model_dir
-from models.imageio import list_images, read_rgb
+from models.export import ImageTranslator, Translator, save, saved_model_dir
+from models.imageio import image_files
+from models.labels import check_label_flag, file_labels, labels_of
 from models.networks import unet_depth
 from models.options import PRESETS, Options, with_preset
-from models.outputs import append_index, format_metrics, save_images, score, write_metrics
+from models.outputs import (
+    append_index,
+    check_fresh,
+    format_metrics,
+    save_images,
+    score,
+    start_index,
+    write_metrics,
+    write_translations,
+)
 from models.pix2pix import GAN_LOSSES
+from models.portable import ONNX_DIR, converter, write_onnx
 from models.schedule import EVENTS, schedule
 
 DEFAULT_DIRS = {  # mode => (input_dir, output_dir), Liao's layout
@@ -419,22 +430,6 @@ def save_display(output_dir: str, shown: dict, step: int, filetype: str) -> None
 # ----------------------------------------------------------------------------- test
 
 
-def check_fresh(output_dir: str, overwrite: bool, what: str) -> None:
-    """Refuse to write over an earlier run's index.html table unless asked to."""
-    if os.path.exists(os.path.join(output_dir, "index.html")) and not overwrite:
-        raise UsageError(f"--output_dir {output_dir} already holds {what}; choose another "
-                         "folder or pass --overwrite")
-
-
-def start_index(output_dir: str) -> None:
-    """A new index.html table (append_index adds rows to an existing one)."""
-    index_path = os.path.join(output_dir, "index.html")
-    with file_errors(index_path):
-        os.makedirs(output_dir, exist_ok=True)
-        if os.path.exists(index_path):
-            os.remove(index_path)
-
-
 def load_generator(options: Options):
     """The trained model, restored from --checkpoint, with dropout seeded."""
     model = build_pix2pix(options)
@@ -443,19 +438,13 @@ def load_generator(options: Options):
     return model.inference_generator
 
 
-def check_label_flag(options: Options, labels, source: str) -> None:
-    if options.label and not labels:
-        raise UsageError(f"--label {options.label}: the model in {source} was trained "
-                         "without labels")
-
-
 def test(options: Options) -> None:
     options = trained_options(options)
     output_dir = options.output_dir
     check_fresh(output_dir, options.overwrite, "test results")
     names, images = load_examples(options)
     prep = preprocessing(options, training=False)
-    check_label_flag(options, prep.labels, options.checkpoint)
+    check_label_flag(options.label, prep.labels, options.checkpoint)
     label_indices = None
     if prep.labels:
         label_indices = [prep.label_index(label)
@@ -507,9 +496,7 @@ def export(options: Options) -> None:
         raise UsageError(f"--output_dir {options.output_dir} already holds an export; "
                          "choose another folder or pass --overwrite")
     if options.format == "onnx":
-        from models.portable import converter  # the optional extra: installed?
-
-        converter()
+        converter()  # the optional extra is installed, before anything is written
     options = trained_options(options)
     module = translator(options)
     partial = version_dir + ".partial"  # a half-written export is never left as 1/
@@ -529,8 +516,6 @@ def export(options: Options) -> None:
 
 def export_onnx(module: Translator, options: Options) -> None:
     """OUTPUT_DIR/onnx/: the export's portable function as ONNX, checked against TensorFlow."""
-    from models.portable import write_onnx  # the optional extra, tf2onnx
-
     folder = os.path.join(options.output_dir, ONNX_DIR)
     info = write_onnx(module, folder, options)
     print(f"exported {folder} ({info['weights']} weights, within "
@@ -547,34 +532,25 @@ def translate(options: Options) -> None:
     if input_path is None:
         raise UsageError("--mode translate needs --input_dir: an image or a folder of them")
     check_fresh(output_dir, options.overwrite, "translations")
-    paths = [Path(input_path)] if os.path.isfile(input_path) else list_images(input_path)
+    paths = image_files(input_path)
     source = options.checkpoint or "sketches_train"
     if saved_model_dir(source):
         model = ImageTranslator.load(source)
     else:
         model = ImageTranslator.wrap(translator(trained_options(options)))
-    check_label_flag(options, model.labels, source)
-    labels = [None] * len(paths)
-    if model.labels:
-        labels = labels_of([path.stem for path in paths], model.label_pattern,
-                           options.label)
-        model.check_labels(labels)  # before anything is written
-    start_index(output_dir)
-    for path, label in zip(paths, labels, strict=True):
+    labels = file_labels(paths, model.labels, model.label_pattern, options.label, source)
+
+    def translate_file(path: Path, label: str | None):
         with file_errors(path):
             encoded_input = path.read_bytes()
         try:
             _, (encoded,) = model([encoded_input], labels=label and [label])
         except UsageError as error:
             raise UsageError(f"{path}: {error}") from None
-        output = cv2.cvtColor(cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR),
-                              cv2.COLOR_BGR2RGB)
-        rows = save_images(os.path.join(output_dir, "images"), [path.stem],
-                           {"inputs": [read_rgb(path)], "outputs": [output]},
-                           options.output_filetype)
-        index_path = append_index(output_dir, rows)
-        print(f"translated {path}")
-    print(f"wrote index at {index_path}")
+        return cv2.cvtColor(cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR),
+                            cv2.COLOR_BGR2RGB)
+
+    write_translations(output_dir, paths, labels, options.output_filetype, translate_file)
 
 
 def run() -> None:

@@ -38,6 +38,7 @@ setup(
         "pix2pix-download=tools.download_dataset:cli",
         "pix2pix-score=tools.score:cli",
         "pix2pix-serve=tools.serve:cli",
+        "pix2pix-translate=tools.translate:cli",
         "pix2pix-crossval=tools.crossval:cli",
         "pix2pix-benchmark=tools.benchmark:cli",
     ]},

@@ -7,7 +7,6 @@ become uint8 images.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,29 +15,6 @@ import tensorflow as tf
 
 from models.errors import UsageError
 from models.imageio import list_images, read_rgb
-
-
-def labels_of(names: list[str], pattern: str, fallback: str | None = None) -> list[str]:
-    """Each name's label: the first capture group of `pattern` searched in the name (the
-    file name without its extension); `fallback` for names it does not match."""
-    try:
-        regex = re.compile(pattern)
-    except re.error as error:
-        raise UsageError(f"--label_pattern {pattern!r}: not a regular expression ({error})") \
-            from None
-    if regex.groups < 1:
-        raise UsageError(f"--label_pattern {pattern!r}: needs a capture group, as in '^([fm])'")
-    labels = []
-    for name in names:
-        match = regex.search(name)
-        if match and match.group(1):
-            labels.append(match.group(1))
-        elif fallback is not None:
-            labels.append(fallback)
-        else:
-            raise UsageError(f"{name}: its name does not match --label_pattern {pattern!r}; "
-                             "give its label with --label")
-    return labels
 
 
 def load_images(input_dir: str | Path, paired: bool = True) -> tuple[list[str], np.ndarray]:

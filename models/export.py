@@ -15,11 +15,11 @@ import tensorflow as tf
 from models.data import Preprocessing
 from models.errors import UsageError
 from models.imageio import over_white
+from models.labels import check_labels
 from models.layers import dropout_layers, portable
 
 SERVING = "serving_default"  # encoded images in, encoded images out
 FLOAT = "float_images"  # [n, crop, crop, 3] floats in [0, 1] in and out
-ONNX_DIR = "onnx"  # beside the SavedModel's version folder: --format onnx's model
 
 
 def decode_rgb(encoded):
@@ -202,13 +202,6 @@ class ImageTranslator:
             raise UsageError(f"{model_dir}: not a SavedModel that loads ({reason})") from None
         return cls(loaded.signatures[SERVING], model_dir, *_labels_of(loaded))
 
-    def check_labels(self, labels: list[str]) -> None:
-        """Raises UsageError for a label this model was not trained with ("" is none)."""
-        unknown = [label for label in labels if label and label not in self.labels]
-        if unknown:
-            raise UsageError(f"unknown label {unknown[0]!r}; the model knows "
-                             f"{', '.join(self.labels)}")
-
     def __call__(self, images: list[bytes], keys: list[str] | None = None,
                  labels: list[str] | None = None):
         """Raises UsageError for bytes that are not an image, or an unknown label."""
@@ -216,7 +209,7 @@ class ImageTranslator:
         inputs = {"image": tf.constant(images, tf.string), "key": tf.constant(keys, tf.string)}
         if self.labels:  # "" weighs every label equally
             labels = labels if labels is not None else [""] * len(images)
-            self.check_labels(labels)
+            check_labels(labels, self.labels)
             inputs["label"] = tf.constant(labels, tf.string)
         try:
             result = self._serve(**inputs)

@@ -23,10 +23,10 @@ from helpers import (
 )
 
 from models.data import Preprocessing
-from models.export import ONNX_DIR, ImageTranslator, Translator
+from models.export import ImageTranslator, Translator
 from models.networks import build_generator
 from models.options import Options
-from models.portable import write_onnx
+from models.portable import ONNX_DIR, OnnxTranslator, write_onnx
 from tools.serve import find_examples, write_site
 
 pytest.importorskip("tf2onnx")
@@ -205,3 +205,59 @@ def test_onnx_export_keeps_labels_swap_and_any_crop_size(tmp_path, crop_size):
     assert [each["name"] for each in info["inputs"]] == [
         "image", "label", "dropout_0", "dropout_1", "dropout_2"]
     assert info["inputs"][0]["shape"] == [1, crop_size, crop_size, 3]
+
+
+def test_onnxruntime_translates_as_the_savedmodel_does_without_tensorflow(
+        labelled_export, data, tmp_path):
+    """tools/translate.py: images of any size and label, the SavedModel's pixels within a
+    grey level, and TensorFlow never imported."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in data.unpaired:  # Test1, Test2: no f/m in the name, so --label gives it
+        shutil.copy(data.sketches / "testB" / f"{name}.jpg", inputs)
+    tall = np.full((250, 200, 3), 255, np.uint8)
+    cv2.circle(tall, (100, 125), 70, (0, 0, 0), 2)
+    cv2.imwrite(str(inputs / "m_tall.png"), tall)  # labelled m by its name
+    script = ("import sys; from tools import translate; translate.main(sys.argv[1:]); "
+              "print('tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script, "--model", labelled_export,
+                             "--input_dir", inputs, "--output_dir", tmp_path / "out",
+                             "--label", "f"], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "False"
+    saved_model = ImageTranslator.load(str(labelled_export))
+    for name, label, shape in (("Test1", "f", (64, 64, 3)), ("Test2", "f", (64, 64, 3)),
+                               ("m_tall", "m", (64, 51, 3))):
+        source = next(inputs.glob(f"{name}.*")).read_bytes()
+        written = (tmp_path / "out" / "images" / f"{name}-outputs.png").read_bytes()
+        expected = saved_model([source], labels=[label])[1][0]
+        assert decode(written).shape == shape
+        assert difference(written, expected) <= GREY_LEVEL, name
+
+
+def test_onnxruntime_dropout_draws_anew_unless_exported_off(labelled_export, www):
+    image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)
+    off = OnnxTranslator(labelled_export / ONNX_DIR)
+    assert np.array_equal(off(image), off(image))
+    on = OnnxTranslator(www / "dropout_export" / ONNX_DIR)
+    assert not np.array_equal(on(image), on(image))
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    (lambda model, inputs: (inputs / "f_notes.png").write_text("no picture"),
+     "f_notes.png: not a readable image"),
+    (lambda model, inputs: (model / ONNX_DIR / "model.onnx").write_bytes(b"junk"),
+     "model.onnx: not a model onnxruntime can load"),
+    (lambda model, inputs: shutil.rmtree(model / ONNX_DIR),
+     "no onnx/model.json; export it with pix2pix.py --mode export --format onnx"),
+], ids=["not-an-image", "corrupt-model", "no-onnx-export"])
+def test_onnxruntime_translate_bad_input_is_one_line(labelled_export, tmp_path, cli_error,
+                                                      damage, fragment):
+    model, inputs = tmp_path / "model", tmp_path / "in"
+    shutil.copytree(labelled_export / ONNX_DIR, model / ONNX_DIR)
+    inputs.mkdir()
+    cv2.imwrite(str(inputs / "f_ok.png"), np.full((64, 64, 3), 255, np.uint8))
+    damage(model, inputs)
+    assert fragment in cli_error("translate.py", "--model", model, "--input_dir", inputs,
+                                 "--output_dir", tmp_path / "out")

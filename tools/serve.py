@@ -45,9 +45,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from models.errors import UsageError, file_errors, run_command
-from models.export import ONNX_DIR, ImageTranslator
+from models.export import ImageTranslator
 from models.imageio import list_images
 from models.options import Options
+from models.portable import ONNX_DIR
 from tools.toolbox import Parser
 
 PROG = "serve.py"
