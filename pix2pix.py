@@ -33,11 +33,11 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from models import build_pix2pix, preprocessing
-from models.data import load_images, test_dataset, train_dataset
+from models.data import test_dataset, train_dataset
 from models.distribute import STRATEGIES, distributed_step, is_chief, make_strategy
 from models.errors import UsageError, file_errors, run_command
 from models.export import ImageTranslator, Translator, save, saved_model_dir
-from models.imageio import image_files
+from models.imageio import image_files, load_images
 from models.labels import check_label_flag, file_labels, labels_of
 from models.networks import unet_depth
 from models.options import PRESETS, Options, with_preset
@@ -54,6 +54,7 @@ from models.outputs import (
 from models.pix2pix import GAN_LOSSES
 from models.portable import ONNX_DIR, converter, write_onnx
 from models.schedule import EVENTS, schedule
+from models.styles import PENCIL, STYLES, restyle, style_bank
 
 DEFAULT_DIRS = {  # mode => (input_dir, output_dir), Liao's layout
     "train": ("sketches/Combine", "sketches_train"),
@@ -65,8 +66,10 @@ DEFAULT = Options()  # the flags' defaults
 
 flags.DEFINE_enum("mode", DEFAULT.mode, list(DEFAULT_DIRS), "What to do.")
 flags.DEFINE_enum("preset", DEFAULT.preset, list(PRESETS),
-                  "Training recipe: 'liao' (SketchToFace as published) or 'improved' (the "
-                  "cross-validated best; see the README). Flags given explicitly override it.")
+                  "Training recipe: 'liao' (SketchToFace as published), 'improved' (a moving "
+                  "average and lr decay; see the README) or 'drawn' (liao, also trained on "
+                  "drawn-style sketches: faces from line drawings). Flags given explicitly "
+                  "override it.")
 flags.DEFINE_string("input_dir", None,
                     "Folder of A|B images (default: sketches/Combine for train, sketches/test "
                     "for test); for translate, one image or a folder of single images.")
@@ -127,6 +130,16 @@ flags.DEFINE_string("label", None, "Test and translate: the label of files whose
 flags.DEFINE_boolean("shuffle_labels", DEFAULT.shuffle_labels,
                      "Train on labels shuffled among the images (a control: what label "
                      "conditioning gains without the labels' meaning).")
+flags.DEFINE_list("sketch_styles", list(DEFAULT.sketch_styles),
+                  f"Train also on drawn-style sketches: these styles ({', '.join(STYLES)}), "
+                  "each pair's sketch redrawn in a random one of them with probability "
+                  "--sketch_style_prob (models/styles.py).")
+flags.DEFINE_float("sketch_style_prob", DEFAULT.sketch_style_prob,
+                   "With --sketch_styles: the probability that a training image's sketch is "
+                   "replaced by a drawn-style copy.")
+flags.DEFINE_string("input_style", DEFAULT.input_style,
+                    f"Test: redraw each test sketch in this drawn style ({', '.join(STYLES)}; "
+                    f"seeded by --seed) before translating it; '{PENCIL}' keeps it as it is.")
 flags.DEFINE_boolean("swap_rb", DEFAULT.swap_rb,
                      "Export and translate: the training photos had red and blue swapped "
                      "(SketchToFace's have), so swap them back: the model then takes and gives "
@@ -251,8 +264,14 @@ def train(options: Options) -> None:
     print(f"parameter_count = {model.count_params()}")
 
     output_dir, manager = open_checkpoints(options, model, chief)
+    bank = None
+    if options.sketch_styles:
+        bank = style_bank(images, options.which_direction, options.sketch_styles, options.seed)
+        print(f"drawn styles = {', '.join(options.sketch_styles)}, {bank.shape[1]} copies "
+              f"a pair, used with probability {options.sketch_style_prob}")
     iterator = iter(strategy.experimental_distribute_dataset(
-        train_dataset(images, prep, global_batch, options.seed, label_indices)))
+        train_dataset(images, prep, global_batch, options.seed, label_indices, bank,
+                      options.sketch_style_prob)))
     step_once = distributed_step(model, strategy, iterator, jit_compile=options.xla)
 
     @tf.function
@@ -443,6 +462,8 @@ def test(options: Options) -> None:
     output_dir = options.output_dir
     check_fresh(output_dir, options.overwrite, "test results")
     names, images = load_examples(options)
+    if options.input_style != PENCIL:
+        images = restyle(images, options.which_direction, options.input_style, options.seed)
     prep = preprocessing(options, training=False)
     check_label_flag(options.label, prep.labels, options.checkpoint)
     label_indices = None

@@ -35,6 +35,7 @@ setup(
         "pix2pix=pix2pix:run",
         "pix2pix-process=tools.process:cli",
         "pix2pix-split=tools.split:cli",
+        "pix2pix-restyle=tools.restyle:cli",
         "pix2pix-download=tools.download_dataset:cli",
         "pix2pix-score=tools.score:cli",
         "pix2pix-serve=tools.serve:cli",

@@ -1,39 +1,18 @@
 """Image pairs, the pix2pix pre-processing, and turning outputs back into images.
 
 One place for train, test and export: a folder of side-by-side A|B images (read by
-models/imageio.py) becomes (input, target) float pairs in [-1, 1], and generated tensors
+models/imageio.load_images) becomes (input, target) float pairs in [-1, 1], and generated tensors
 become uint8 images.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from models.errors import UsageError
-from models.imageio import list_images, read_rgb
-
-
-def load_images(input_dir: str | Path, paired: bool = True) -> tuple[list[str], np.ndarray]:
-    """Names and a [n, h, w, 3] uint8 stack of every image in a folder, checked.
-
-    Paired images (A|B side by side) must have an even width; all must share one size.
-    """
-    paths = list_images(input_dir)
-    images = [read_rgb(path) for path in paths]
-    first_shape = images[0].shape
-    for path, image in zip(paths, images, strict=True):
-        if paired and image.shape[1] % 2:
-            raise UsageError(f"{path}: width {image.shape[1]} is odd; an A|B pair must split "
-                             "at the middle")
-        if image.shape != first_shape:
-            raise UsageError(f"{path}: size {image.shape[1]}x{image.shape[0]} differs from "
-                             f"{paths[0]}'s {first_shape[1]}x{first_shape[0]}")
-    return [path.stem for path in paths], np.stack(images)
-
 
 # --- colour spaces for --lab_colorization: sRGB <-> CIE L*a*b* (D65), per pixel ---
 
@@ -185,25 +164,44 @@ class Preprocessing:
                                             saturate=True)
 
 
-def _examples(images: np.ndarray, label_indices) -> tf.data.Dataset:
-    """(stored image, label index) pairs; index 0 for an unlabelled model."""
+def _examples(images: np.ndarray, label_indices, *extra: np.ndarray) -> tf.data.Dataset:
+    """(stored image, label index, *extra) per pair; index 0 for an unlabelled model."""
     if label_indices is None:
         label_indices = np.zeros(len(images), np.int32)
-    return tf.data.Dataset.from_tensor_slices((images, np.asarray(label_indices, np.int32)))
+    return tf.data.Dataset.from_tensor_slices(
+        (images, np.asarray(label_indices, np.int32), *extra))
+
+
+def _maybe_drawn(inputs, bank, probability: float, seed):
+    """With `probability`, one of the pair's drawn-style copies (`bank`, uint8) instead of
+    its sketch `inputs`; both draws stateless from `seed`, as the flips are."""
+    use_seed, pick_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    use = tf.random.stateless_uniform([], use_seed) < probability
+    pick = tf.random.stateless_uniform([], pick_seed, maxval=tf.shape(bank)[0], dtype=tf.int32)
+    drawn = tf.image.convert_image_dtype(tf.gather(bank, pick), tf.float32) * 2 - 1
+    return tf.where(use, drawn, inputs)
 
 
 def train_dataset(images: np.ndarray, prep: Preprocessing, batch_size: int,
-                  seed: int | None = None, label_indices=None) -> tf.data.Dataset:
+                  seed: int | None = None, label_indices=None, bank: np.ndarray | None = None,
+                  drawn_probability: float = 0.0) -> tf.data.Dataset:
     """Endless shuffled, augmented (inputs, targets) batches; reshuffled every epoch. The
-    n-th image drawn is flipped and cropped with the seed (seed, n): one seed, one run."""
+    n-th image drawn is flipped and cropped with the seed (seed, n): one seed, one run.
+    With a style bank (style_bank), the input is one of the pair's drawn copies with
+    `drawn_probability`, chosen from a seed folded from (seed, n)."""
 
     def pair(draw, example):
-        image, label_index = example
-        inputs, targets = prep.augment(*prep.split(image),
-                                       seed=tf.stack([tf.cast(seed or 0, tf.int64), draw]))
+        image, label_index, *pair_bank = example
+        pair_seed = tf.stack([tf.cast(seed or 0, tf.int64), draw])
+        inputs, targets = prep.split(image)
+        if pair_bank:  # its own seed, so the flips and crops stay those of the plain run
+            inputs = _maybe_drawn(inputs, pair_bank[0], drawn_probability,
+                                  tf.random.experimental.stateless_fold_in(pair_seed, 1))
+        inputs, targets = prep.augment(inputs, targets, seed=pair_seed)
         return prep.add_label(inputs, label_index), targets
 
-    return (_examples(images, label_indices)
+    extra = () if bank is None else (bank,)
+    return (_examples(images, label_indices, *extra)
             .cache()
             .shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
             .repeat()

@@ -82,6 +82,24 @@ def read_rgb(path: str | Path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+def load_images(input_dir: str | Path, paired: bool = True) -> tuple[list[str], np.ndarray]:
+    """Names and a [n, h, w, 3] uint8 stack of every image in a folder, checked.
+
+    Paired images (A|B side by side) must have an even width; all must share one size.
+    """
+    paths = list_images(input_dir)
+    images = [read_rgb(path) for path in paths]
+    first_shape = images[0].shape
+    for path, image in zip(paths, images, strict=True):
+        if paired and image.shape[1] % 2:
+            raise UsageError(f"{path}: width {image.shape[1]} is odd; an A|B pair must split "
+                             "at the middle")
+        if image.shape != first_shape:
+            raise UsageError(f"{path}: size {image.shape[1]}x{image.shape[0]} differs from "
+                             f"{paths[0]}'s {first_shape[1]}x{first_shape[0]}")
+    return [path.stem for path in paths], np.stack(images)
+
+
 def temp_beside(path: Path) -> Path:
     """A new, empty, hidden ``.NAME.*.part`` file in the folder of `path`: the same
     folder, so that ``os.replace`` onto `path` is an atomic rename."""

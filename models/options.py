@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 
 from models.errors import UsageError, file_errors
+from models.styles import PENCIL, STYLES, check_styles
 
 # The fields that define a trained model: test, export and a resumed training run take
 # them from the checkpoint folder's options.json.
@@ -29,6 +30,9 @@ PRESETS: dict[str, dict] = {
     # default 200 epochs: -3.8% L1 in the 40-epoch screening, but at 200 epochs level with
     # liao on every score (README); kept as the best measured, as nothing beat liao there
     "improved": {"ema_decay": 0.999, "lr_decay_epochs": 100},
+    # Liao's recipe trained on drawn-style sketches half the time: faces from the line
+    # drawings people make, at no cost on pencil sketches (docs/experiments.md)
+    "drawn": {"sketch_styles": tuple(STYLES), "sketch_style_prob": 0.5},
 }
 
 
@@ -60,6 +64,9 @@ class Options:
     label: str | None = None
     labels: tuple[str, ...] = ()  # found in training by label_pattern
     shuffle_labels: bool = False
+    sketch_styles: tuple[str, ...] = ()  # drawn styles mixed into training (models/styles.py)
+    sketch_style_prob: float = 0.5
+    input_style: str = PENCIL  # test: the style the test sketches are redrawn in
     # networks
     ngf: int = 16
     ndf: int = 16
@@ -92,6 +99,15 @@ class Options:
 
     def __post_init__(self):
         object.__setattr__(self, "labels", tuple(self.labels or ()))  # null in old runs
+        object.__setattr__(self, "sketch_styles",
+                           check_styles(tuple(self.sketch_styles), "--sketch_styles"))
+        if self.input_style != PENCIL:
+            check_styles([self.input_style], "--input_style")
+        if not 0 <= self.sketch_style_prob <= 1:
+            raise UsageError(f"--sketch_style_prob {self.sketch_style_prob}: not in [0, 1]")
+        if self.lab_colorization and (self.sketch_styles or self.input_style != PENCIL):
+            raise UsageError("--sketch_styles and --input_style redraw sketches; "
+                             "--lab_colorization has none")
         if self.scale_size is None:
             object.__setattr__(self, "scale_size", self.crop_size)
         if self.scale_size < self.crop_size:
@@ -113,7 +129,8 @@ class Options:
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> dict:
-        return {**dataclasses.asdict(self), "labels": list(self.labels)}
+        return {**dataclasses.asdict(self), "labels": list(self.labels),
+                "sketch_styles": list(self.sketch_styles)}
 
     @classmethod
     def from_json(cls, content: dict) -> Options:

@@ -136,3 +136,14 @@ def console_errors(browser) -> list[str]:
     """The page's console errors (and failed requests) since the last call."""
     return [entry["message"] for entry in browser.get_log("browser")
             if entry["level"] == "SEVERE"]
+
+
+def write_pairs(folder: Path, names: list[str], seed: int = 0) -> Path:
+    """A|B pairs, 64x32: a colour "photo" on the left, a grey "sketch" on the right."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for name in names:
+        photo = rng.integers(0, 256, (32, 32, 3), np.uint8)
+        sketch = np.repeat(rng.integers(0, 256, (32, 32, 1), np.uint8), 3, axis=2)
+        cv2.imwrite(str(folder / f"{name}.png"), np.concatenate([photo, sketch], axis=1))
+    return folder

@@ -30,7 +30,8 @@ def experiment(tmp_path_factory):
     for name in NAMES:
         cv2.imwrite(str(pairs / f"{name}.png"), rng.integers(0, 256, (32, 64, 3), np.uint8))
     args = ["--input_dir", pairs, "--folds", 2, "--output_dir", root / "cv", "--label_pattern",
-            "^([fm])", "--jobs", 2, "--samples", 3, *VARIANTS, "--", "--max_steps", 2,
+            "^([fm])", "--jobs", 2, "--samples", 3, "--styles", "outline,marker", *VARIANTS,
+            "--", "--max_steps", 2,
             "--crop_size", 16, "--ngf", 4, "--ndf", 4]
     first = crossval_run(*args)
     assert first.returncode == 0, first.stderr[-3000:]
@@ -49,7 +50,7 @@ def test_every_pair_is_held_out_once_in_label_balanced_folds(experiment):
         assert sorted(trained + names) == NAMES
     summary = json.loads((output_dir / "summary.json").read_text())
     for variant in ("base", "decay"):
-        for setting in ("dropout", "no_dropout"):
+        for setting in ("dropout", "no_dropout", "outline", "marker", "drawn"):
             assert summary["images"][variant][setting]["names"] == NAMES
 
 
@@ -69,9 +70,32 @@ def test_the_report_has_intervals_differences_and_pictures(experiment):
     assert "| +0.0% [+0.0%, +0.0%] |" in table
     assert table in stdout
     chart = cv2.imread(str(output_dir / "chart.png"))
-    assert chart is not None and chart.shape[0] == 50 + 26 * 2
+    assert chart is not None and chart.shape[0] == 2 * (50 + 26 * 2)  # pencil and drawn
     samples = cv2.imread(str(output_dir / "samples.png"))
-    assert samples.shape[:2] == (20 + 3 * 16, 90 * 4)  # 3 faces; input, 2 variants, target
+    # 3 faces, pencil and drawn; input, 2 variants, target
+    assert samples.shape[:2] == (20 + 6 * 16, 90 * 4)
+
+
+def test_drawn_styles_are_scored_and_averaged_per_image(experiment):
+    output_dir, _, _ = experiment
+    content = json.loads((output_dir / "summary.json").read_text())
+    assert content["styles"] == ["outline", "marker"]
+    images = content["images"]["base"]
+    drawn = (np.array(images["outline"]["l1"]) + np.array(images["marker"]["l1"])) / 2
+    assert np.allclose(images["drawn"]["l1"], drawn)
+    gap = content["summary"]["base"]["drawn_vs_pencil"]["l1"]
+    assert gap["mean"] == pytest.approx(np.mean(drawn - np.array(images["dropout"]["l1"])))
+    # the test inputs really were redrawn: grey strokes, where the random pairs are colour
+    job = output_dir / "base" / "seed1" / "fold0"
+    for style in ("outline", "marker"):
+        inputs = [cv2.imread(str(p)) for p in (job / style / "images").glob("*-inputs.png")]
+        assert inputs and all(np.ptp(image, axis=-1).max() == 0 for image in inputs)
+    pencil = [cv2.imread(str(p)) for p in (job / "dropout" / "images").glob("*-inputs.png")]
+    assert all(np.ptp(image, axis=-1).max() > 0 for image in pencil)
+    table = (output_dir / "summary.md").read_text()
+    for heading in ("### Drawn styles, the mean over the styles (dropout on)",
+                    "### Drawn style outline (dropout on)", "### Drawn against pencil"):
+        assert heading in table
 
 
 def test_a_rerun_skips_what_is_done_and_guards_its_variants(experiment):

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.data import Preprocessing, lab_to_rgb, load_images, rgb_to_lab, train_dataset
+from models.data import Preprocessing, lab_to_rgb, rgb_to_lab, train_dataset
 from models.errors import UsageError
-from models.imageio import list_images
+from models.imageio import list_images, load_images
 
 
 def write(path, image):

@@ -4,13 +4,12 @@ normalisation, the learning-rate decay, presets, and the colour swap of the expo
 Most of it runs on small generated pairs (f*/m* names, so that '^([fm])' labels them)."""
 
 import json
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import assert_one_line_error, pix2pix
+from helpers import assert_one_line_error, pix2pix, write_pairs
 
 from models import build_pix2pix
 from models.data import Preprocessing
@@ -28,17 +27,6 @@ def last_error(result) -> str:
     """The one error line of a pix2pix.py run that failed as a user error."""
     assert_one_line_error(result)
     return result.stderr.strip().splitlines()[-1]
-
-
-def write_pairs(folder: Path, names: list[str], seed: int = 0) -> Path:
-    """A|B pairs, 64x32: a colour "photo" on the left, a grey "sketch" on the right."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    for name in names:
-        photo = rng.integers(0, 256, (32, 32, 3), np.uint8)
-        sketch = np.repeat(rng.integers(0, 256, (32, 32, 1), np.uint8), 3, axis=2)
-        cv2.imwrite(str(folder / f"{name}.png"), np.concatenate([photo, sketch], axis=1))
-    return folder
 
 
 @pytest.fixture(scope="module")

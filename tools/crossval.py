@@ -5,14 +5,19 @@
         --variant "labels=--label_pattern ^([fm])" -- --max_epochs 200
 
 Every pair is held out exactly once: each fold trains `pix2pix.py --mode train` on the
-other folds' pairs and scores the held-out ones with `--mode test`, once with dropout on
-(seeded) and once with it off. Each variant (NAME=pix2pix.py flags) is trained on the same
-folds with the same seeds; flags after `--` go to every variant. Writes:
+other folds' pairs and scores the held-out ones with `--mode test`: their pencil sketches
+with dropout on (seeded) and off, and their sketches redrawn in each drawn style of
+`--styles` (seeded; dropout on), whose per-image mean is the "drawn" score. Each variant
+(NAME=pix2pix.py flags) is trained on the same folds with the same seeds; flags after
+`--` go to every variant. Writes:
 
     OUTPUT_DIR/summary.json   every held-out image's scores, means and 95% intervals
-    OUTPUT_DIR/summary.md     the tables: per variant, paired differences, per fold
-    OUTPUT_DIR/chart.png      each variant's paired differences, with intervals
-    OUTPUT_DIR/samples.png    a few held-out faces: input, each variant's output, target
+    OUTPUT_DIR/summary.md     the tables, per input kind: per variant, paired
+                              differences, per fold; drawn against pencil
+    OUTPUT_DIR/chart.png      each variant's paired differences, with intervals, on
+                              pencil and on drawn inputs
+    OUTPUT_DIR/samples.png    a few held-out faces, pencil and drawn: input, each
+                              variant's output, target
 
 Rerunning the same command skips the folds already done (and resumes a fold's training
 from its last checkpoint), so a long run can be stopped and continued, or extended with
@@ -43,10 +48,12 @@ from models.errors import UsageError, file_errors, run_command
 from models.imageio import list_images
 from models.labels import labels_of
 from models.outputs import METRICS
+from models.styles import STYLES, check_styles
 from tools.toolbox import Parser
 
 PIX2PIX = Path(__file__).resolve().parent.parent / "pix2pix.py"
-DROPOUT = {"dropout": [], "no_dropout": ["--noinference_dropout"]}  # test settings
+PENCIL = {"dropout": [], "no_dropout": ["--noinference_dropout"]}  # test settings
+DRAWN = "drawn"  # the mean over the drawn styles, per image
 QUIET = ["--summary_freq", "0", "--progress_freq", "500", "--save_freq", "2000"]
 
 
@@ -113,8 +120,13 @@ def check_variant(output_dir: Path, name: str, flags: list[str]) -> None:
     record.write_text(json.dumps(flags))
 
 
-def is_done(job_dir: Path) -> bool:
-    return all((job_dir / setting / "metrics.json").exists() for setting in DROPOUT)
+def test_settings(styles: tuple[str, ...]) -> dict[str, list[str]]:
+    """Each way a fold is tested (its folder name) and its pix2pix.py test flags."""
+    return {**PENCIL, **{style: ["--input_style", style] for style in styles}}
+
+
+def is_done(job_dir: Path, settings: dict[str, list[str]]) -> bool:
+    return all((job_dir / setting / "metrics.json").exists() for setting in settings)
 
 
 def pix2pix(log: Path, *args: str) -> None:
@@ -126,8 +138,9 @@ def pix2pix(log: Path, *args: str) -> None:
         raise UsageError(f"{log}: pix2pix.py failed: {last[0]}")
 
 
-def run_job(job: Job, output_dir: Path, flags: list[str]) -> None:
-    """Train one fold (resuming a checkpoint if there is one), then test it twice."""
+def run_job(job: Job, output_dir: Path, flags: list[str], settings: dict[str, list[str]]
+            ) -> None:
+    """Train one fold (resuming a checkpoint if there is one), then test it each way."""
     job_dir = job.dir(output_dir)
     train_dir = job_dir / "train"
     job_dir.mkdir(parents=True, exist_ok=True)
@@ -138,7 +151,7 @@ def run_job(job: Job, output_dir: Path, flags: list[str]) -> None:
                 str(job.fold) / "train"), "--output_dir", str(train_dir), "--seed",
                 str(job.seed), *QUIET, *flags, *resume)
         (train_dir / "done").touch()
-    for setting, test_flags in DROPOUT.items():
+    for setting, test_flags in settings.items():
         if not (job_dir / setting / "metrics.json").exists():
             pix2pix(log, "--mode", "test", "--input_dir", str(output_dir / "folds" /
                     str(job.fold) / "test"), "--checkpoint", str(train_dir), "--output_dir",
@@ -147,15 +160,15 @@ def run_job(job: Job, output_dir: Path, flags: list[str]) -> None:
 
 
 def run_all(jobs: list[Job], output_dir: Path, flags_of: dict[str, list[str]],
-            workers: int) -> None:
+            settings: dict[str, list[str]], workers: int) -> None:
     """The jobs not yet done, `workers` at a time, with a progress line after each."""
-    todo = [job for job in jobs if not is_done(job.dir(output_dir))]
+    todo = [job for job in jobs if not is_done(job.dir(output_dir), settings)]
     print(f"{len(jobs) - len(todo)} of {len(jobs)} folds already done; {len(todo)} to run, "
           f"{workers} at a time", flush=True)
     start, finished, lock = time.time(), [0], threading.Lock()
 
     def one(job: Job) -> None:
-        run_job(job, output_dir, flags_of[job.variant])
+        run_job(job, output_dir, flags_of[job.variant], settings)
         with lock:
             finished[0] += 1
             elapsed = time.time() - start
@@ -188,10 +201,12 @@ def interval(values: np.ndarray) -> dict:
     return {"mean": mean, "low": mean - half, "high": mean + half}
 
 
-def collect(output_dir: Path, variant: str, seeds: list[int], folds: int) -> dict:
-    """Every held-out image's scores per setting, averaged over the training seeds."""
+def collect(output_dir: Path, variant: str, seeds: list[int], folds: int,
+            styles: tuple[str, ...]) -> dict:
+    """Every held-out image's scores per setting, averaged over the training seeds, and
+    with drawn styles, their mean per image ("drawn")."""
     per_setting = {}
-    for setting in DROPOUT:
+    for setting in test_settings(styles):
         scores: dict[str, dict[str, list[float]]] = {}
         fold_of = {}
         for seed in seeds:
@@ -206,11 +221,17 @@ def collect(output_dir: Path, variant: str, seeds: list[int], folds: int) -> dic
             "names": names, "folds": [fold_of[name] for name in names],
             **{metric: [float(np.mean(scores[name][metric])) for name in names]
                for metric in METRICS}}
+    if styles:
+        per_setting[DRAWN] = {
+            **per_setting[styles[0]],
+            **{metric: np.mean([per_setting[style][metric] for style in styles], axis=0)
+               .tolist() for metric in METRICS}}
     return per_setting
 
 
 def summarise(results: dict[str, dict], folds: int) -> dict:
-    """Means with intervals, paired differences against the first variant, fold means."""
+    """Means with intervals, paired differences against the first variant, fold means;
+    with drawn styles, each variant's drawn scores paired against its pencil ones."""
     reference = next(iter(results))
     summary = {}
     for variant, per_setting in results.items():
@@ -226,10 +247,12 @@ def summarise(results: dict[str, dict], folds: int) -> dict:
                     "difference": interval(values - base),
                     "folds": [float(np.mean(values[fold_index == k])) for k in range(folds)]}
             summary[variant][setting] = entry
+        if DRAWN in per_setting:
+            summary[variant]["drawn_vs_pencil"] = {
+                metric: interval(np.array(per_setting[DRAWN][metric])
+                                 - np.array(per_setting["dropout"][metric]))
+                for metric in METRICS}
     return summary
-
-
-# ----------------------------------------------------------------------------- reports
 
 
 def cell(stats: dict, digits: int, scale: float = 1.0, unit: str = "") -> str:
@@ -242,15 +265,28 @@ def cell(stats: dict, digits: int, scale: float = 1.0, unit: str = "") -> str:
 DIGITS = {"l1": 4, "psnr": 2, "ssim": 4}
 
 
+def title(setting: str) -> str:
+    return {"dropout": "Pencil sketches, dropout on", "no_dropout": "Pencil sketches, dropout off",
+            DRAWN: "Drawn styles, the mean over the styles (dropout on)"}.get(
+        setting, f"Drawn style {setting} (dropout on)")
+
+
+def settings_of(summary: dict) -> list[str]:
+    """The test settings in a summary: pencil first, then drawn, then each style."""
+    present = [s for s in next(iter(summary.values())) if s != "drawn_vs_pencil"]
+    return sorted(present, key=lambda s: (s not in PENCIL, s != DRAWN))
+
+
 def markdown(summary: dict, flags_of: dict[str, list[str]], images: int, folds: int,
              seeds: list[int]) -> str:
     reference = next(iter(summary))
+    settings = settings_of(summary)
     lines = [f"{images} held-out images, {folds} folds, training seeds "
              f"{', '.join(map(str, seeds))}; mean [95% interval]. Differences are paired "
              f"(the same images) against `{reference}`; negative L1 and positive PSNR/SSIM "
              "are better.", ""]
-    for setting in DROPOUT:
-        lines += [f"### {setting.replace('_', ' ')} at test time", "",
+    for setting in settings:
+        lines += [f"### {title(setting)}", "",
                   f"| variant | L1 | PSNR | SSIM | L1 vs {reference} | L1 vs {reference} (%) "
                   f"| PSNR vs {reference} | SSIM vs {reference} |",
                   "|---|---|---|---|---|---|---|---|"]
@@ -265,77 +301,97 @@ def markdown(summary: dict, flags_of: dict[str, list[str]], images: int, folds: 
                 + cell(entry["psnr"]["difference"], 2) + " | "
                 + cell(entry["ssim"]["difference"], 4) + " |")
         lines.append("")
-    lines += ["### L1 per fold (dropout on / off)", "",
+    if DRAWN in settings:
+        lines += ["### Drawn against pencil (each variant's own, paired, dropout on)", "",
+                  "| variant | drawn L1 - pencil L1 | (% of pencil L1) | PSNR | SSIM |",
+                  "|---|---|---|---|---|"]
+        for variant, per_setting in summary.items():
+            gap = per_setting["drawn_vs_pencil"]
+            percent = 100 / per_setting["dropout"]["l1"]["mean"]
+            lines.append(f"| {variant} | {cell(gap['l1'], 4)} | {cell(gap['l1'], 1, percent, '%')}"
+                         f" | {cell(gap['psnr'], 2)} | {cell(gap['ssim'], 4)} |")
+        lines.append("")
+    shown = [s for s in ("dropout", "no_dropout", DRAWN) if s in settings]
+    lines += [f"### L1 per fold ({' / '.join(title(s).lower() for s in shown)})", "",
               "| variant | " + " | ".join(f"fold {k}" for k in range(folds)) + " | flags |",
               "|---|" + "---|" * (folds + 1)]
     for variant, per_setting in summary.items():
-        on, off = (per_setting[s]["l1"]["folds"] for s in DROPOUT)
+        per_fold = zip(*(per_setting[s]["l1"]["folds"] for s in shown), strict=True)
         lines.append(f"| {variant} | " + " | ".join(
-            f"{a:.4f} / {b:.4f}" for a, b in zip(on, off, strict=True))
+            " / ".join(f"{value:.4f}" for value in fold) for fold in per_fold)
             + f" | `{' '.join(flags_of[variant]) or '(none)'}` |")
     return "\n".join(lines) + "\n"
 
 
 def chart(summary: dict, path: Path) -> None:
-    """One panel per metric (dropout on): each variant's paired difference against the
-    first variant, mean and 95% interval, around a line at zero (no difference)."""
+    """One panel per metric and input kind (pencil; drawn, if scored), dropout on: each
+    variant's paired difference against the first variant, mean and 95% interval,
+    around a line at zero (no difference)."""
     names = list(summary)
     reference = names[0]
+    kinds = [s for s in ("dropout", DRAWN) if s in summary[reference]]
     row, label_width, panel, margin = 26, 170, 260, 20
-    image = Image.new("RGB", (label_width + 3 * (panel + margin), 50 + row * len(names)),
+    block = 50 + row * len(names)
+    image = Image.new("RGB", (label_width + 3 * (panel + margin), block * len(kinds)),
                       "white")
     draw = ImageDraw.Draw(image)
-    for column, metric in enumerate(METRICS):
-        stats = [summary[name]["dropout"][metric]["difference"] for name in names]
-        reach = max(max(abs(s["low"]), abs(s["high"])) for s in stats) or 1.0
-        left = label_width + column * (panel + margin)
-        better = "lower" if metric == "l1" else "higher"
-        draw.text((left, 8), f"{metric.upper()} vs {reference} ({better} is better)",
-                  fill="black")
-        draw.text((left, 22), f"-{reach:.3g} .. +{reach:.3g}", fill="gray")
+    for k, kind in enumerate(kinds):
+        top = k * block
+        draw.text((8, top + 8), "pencil" if kind == "dropout" else "drawn", fill="black")
+        for column, metric in enumerate(METRICS):
+            stats = [summary[name][kind][metric]["difference"] for name in names]
+            reach = max(max(abs(s["low"]), abs(s["high"])) for s in stats) or 1.0
+            left = label_width + column * (panel + margin)
+            better = "lower" if metric == "l1" else "higher"
+            draw.text((left, top + 8), f"{metric.upper()} vs {reference} ({better} is better)",
+                      fill="black")
+            draw.text((left, top + 22), f"-{reach:.3g} .. +{reach:.3g}", fill="gray")
 
-        def x(value: float, left: int = left, reach: float = reach) -> float:
-            return left + panel / 2 + value / reach * (panel / 2 - 10)
+            def x(value: float, left: int = left, reach: float = reach) -> float:
+                return left + panel / 2 + value / reach * (panel / 2 - 10)
 
-        draw.line([(x(0), 40), (x(0), 50 + row * len(names))], fill="lightgray")
-        for i, s in enumerate(stats):
-            y = 50 + i * row + row // 2
-            draw.line([(x(s["low"]), y), (x(s["high"]), y)], fill="steelblue", width=3)
-            draw.ellipse([x(s["mean"]) - 4, y - 4, x(s["mean"]) + 4, y + 4], fill="black")
-    for i, name in enumerate(names):
-        draw.text((8, 50 + i * row + row // 2 - 6), name, fill="black")
+            draw.line([(x(0), top + 40), (x(0), top + block)], fill="lightgray")
+            for i, s in enumerate(stats):
+                y = top + 50 + i * row + row // 2
+                draw.line([(x(s["low"]), y), (x(s["high"]), y)], fill="steelblue", width=3)
+                draw.ellipse([x(s["mean"]) - 4, y - 4, x(s["mean"]) + 4, y + 4], fill="black")
+        for i, name in enumerate(names):
+            draw.text((8, top + 50 + i * row + row // 2 - 6), name, fill="black")
     image.save(path)
 
 
-def samples(output_dir: Path, variants: list[str], seed: int, names: list[str],
+def samples(output_dir: Path, variants: list[str], seed: int, rows: list[tuple[str, str]],
             fold_of: dict[str, int], path: Path) -> None:
-    """A grid: one held-out image a row; its input, each variant's output, its target."""
-    def tile(variant: str, name: str, kind: str) -> Image.Image:
-        folder = Job(variant, seed, fold_of[name]).dir(output_dir) / "dropout" / "images"
+    """A grid: one held-out image and test setting (pencil or a drawn style) a row; its
+    input, each variant's output, its target."""
+    def tile(variant: str, name: str, setting: str, kind: str) -> Image.Image:
+        folder = Job(variant, seed, fold_of[name]).dir(output_dir) / setting / "images"
         return Image.open(folder / f"{name}-{kind}.png").convert("RGB")
 
-    size = tile(variants[0], names[0], "inputs").size
+    size = tile(variants[0], *rows[0], "inputs").size
     columns = ["input", *variants, "target"]
     cell_width = max(size[0], 90)
-    grid = Image.new("RGB", (cell_width * len(columns), 20 + size[1] * len(names)), "white")
+    grid = Image.new("RGB", (cell_width * len(columns), 20 + size[1] * len(rows)), "white")
     draw = ImageDraw.Draw(grid)
-    for c, title in enumerate(columns):
-        draw.text((c * cell_width + 2, 4), title[:14], fill="black")
-    for r, name in enumerate(names):
-        row = [tile(variants[0], name, "inputs"),
-               *(tile(variant, name, "outputs") for variant in variants),
-               tile(variants[0], name, "targets")]
+    for c, heading in enumerate(columns):
+        draw.text((c * cell_width + 2, 4), heading[:14], fill="black")
+    for r, (name, setting) in enumerate(rows):
+        row = [tile(variants[0], name, setting, "inputs"),
+               *(tile(variant, name, setting, "outputs") for variant in variants),
+               tile(variants[0], name, setting, "targets")]
         for c, picture in enumerate(row):
             grid.paste(picture, (c * cell_width, 20 + r * size[1]))
     grid.save(path)
 
 
 def report(output_dir: Path, flags_of: dict[str, list[str]], seeds: list[int], folds: int,
-           sample_count: int) -> dict:
-    results = {variant: collect(output_dir, variant, seeds, folds) for variant in flags_of}
+           styles: tuple[str, ...], sample_count: int) -> dict:
+    results = {variant: collect(output_dir, variant, seeds, folds, styles)
+               for variant in flags_of}
     summary = summarise(results, folds)
     first = results[next(iter(results))]["dropout"]
-    content = {"folds": folds, "seeds": seeds, "variants": flags_of, "summary": summary,
+    content = {"folds": folds, "seeds": seeds, "styles": list(styles), "variants": flags_of,
+               "summary": summary,
                "images": {variant: per_setting for variant, per_setting in results.items()}}
     (output_dir / "summary.json").write_text(json.dumps(content, indent=1))
     (output_dir / "summary.md").write_text(
@@ -343,7 +399,9 @@ def report(output_dir: Path, flags_of: dict[str, list[str]], seeds: list[int], f
     chart(summary, output_dir / "chart.png")
     step = max(1, len(first["names"]) // sample_count)
     shown = first["names"][::step][:sample_count]
-    samples(output_dir, list(flags_of), seeds[0], shown,
+    rows = [(name, "dropout") for name in shown]
+    rows += [(name, styles[i % len(styles)]) for i, name in enumerate(shown) if styles]
+    samples(output_dir, list(flags_of), seeds[0], rows,
             dict(zip(first["names"], first["folds"], strict=True)), output_dir / "samples.png")
     return summary
 
@@ -365,6 +423,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="a recipe to compare (repeatable; the first is the reference)")
     parser.add_argument("--jobs", type=int, default=1, help="folds trained at the same time")
     parser.add_argument("--samples", type=int, default=8, help="faces in samples.png")
+    parser.add_argument("--styles", default=",".join(STYLES),
+                        help="drawn styles every held-out face is also scored on, comma-"
+                        f"separated (default: all, {','.join(STYLES)}; '' for pencil only)")
     args = parser.parse_args(argv)
     if args.folds < 2:
         raise UsageError(f"--folds {args.folds}: needs at least 2")
@@ -384,8 +445,9 @@ def main(argv: list[str] | None = None) -> None:
     seeds = list(range(1, args.seeds + 1))
     jobs = [Job(variant, seed, fold) for variant in flags_of for seed in seeds
             for fold in range(args.folds)]
-    run_all(jobs, args.output_dir, flags_of, args.jobs)
-    report(args.output_dir, flags_of, seeds, args.folds, args.samples)
+    styles = check_styles([s for s in args.styles.split(",") if s], "--styles")
+    run_all(jobs, args.output_dir, flags_of, test_settings(styles), args.jobs)
+    report(args.output_dir, flags_of, seeds, args.folds, styles, args.samples)
     print((args.output_dir / "summary.md").read_text())
     print(f"wrote {args.output_dir / 'summary.json'}, summary.md, chart.png and samples.png")
 

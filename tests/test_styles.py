@@ -1,0 +1,187 @@
+"""Drawn-style sketches (models/styles.py): what each style draws, that one seed draws the
+same pixels, how training mixes them in (and that --preset liao does not), how test mode
+and tools/restyle.py redraw a folder, and their errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import TOOLS, assert_one_line_error, pix2pix, write_pairs
+
+from models.data import Preprocessing, train_dataset
+from models.imageio import load_images, read_rgb
+from models.options import PRESETS, Options
+from models.styles import STYLES, draw, input_half, restyle, style_bank
+
+# The share of a 64x64 drawing's pixels that are stroke (darker than mid-grey), over all
+# 185 SketchToFace training sketches; measured 0.12-0.33 (outline), 0.23-0.59 (marker),
+# 0.06-0.26 (contour), against 0.05-0.40 for the pencil sketches themselves.
+STROKE_SHARE = {"outline": (0.08, 0.40), "marker": (0.15, 0.70), "contour": (0.03, 0.35)}
+
+
+@pytest.fixture(scope="module")
+def sketches(sketchtoface):
+    _, pairs = load_images(sketchtoface.sketches / "Combine")
+    return pairs[:, :, input_half("BtoA", pairs.shape[2])]
+
+
+def test_every_style_is_black_strokes_on_white(sketches):
+    assert set(STYLES) == set(STROKE_SHARE)
+    for style, (low, high) in STROKE_SHARE.items():
+        for i, sketch in enumerate(sketches):
+            drawn = draw(sketch, style, i)
+            assert drawn.shape == sketch.shape and drawn.dtype == np.uint8
+            assert (drawn == drawn[..., :1]).all(), style  # grey: no colour
+            share = np.mean(drawn[..., 0] < 128)
+            assert low <= share <= high, (style, i, share)
+            assert np.mean(drawn[..., 0] >= 250) > 0.3, (style, i)  # white paper
+
+
+def test_one_seed_draws_the_same_pixels(sketches):
+    for style in STYLES:
+        np.testing.assert_array_equal(draw(sketches[0], style, 7), draw(sketches[0], style, 7))
+        differ = [not np.array_equal(draw(sketches[0], style, 7), draw(sketches[0], style, s))
+                  for s in range(8)]
+        assert sum(differ) >= 5, style  # pen width, scale and threshold vary with the seed
+
+
+def test_unknown_styles_are_named():
+    with pytest.raises(Exception, match="unknown style 'pen'; the styles are outline"):
+        draw(np.zeros((8, 8, 3), np.uint8), "pen", 0)
+    result = pix2pix("--mode", "train", "--sketch_styles", "outline,pen", check=False)
+    assert_one_line_error(result, "--sketch_styles: unknown style 'pen'")
+    result = pix2pix("--mode", "test", "--input_style", "crayon", check=False)
+    assert_one_line_error(result, "--input_style: unknown style 'crayon'")
+
+
+# ----------------------------------------------------------------------------- training
+
+
+def pairs(n: int = 4) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (n, 16, 32, 3), np.uint8)
+
+
+def batches(images, bank=None, probability=0.0, count=6):
+    prep = Preprocessing(crop_size=16, scale_size=16)
+    dataset = train_dataset(images, prep, 1, seed=3, bank=bank, drawn_probability=probability)
+    return [(inputs.numpy(), targets.numpy()) for inputs, targets in dataset.take(count)]
+
+
+def test_the_bank_holds_each_pairs_sketch_in_each_style():
+    images = pairs()
+    bank = style_bank(images, "BtoA", ("outline", "marker"), seed=1, copies=3)
+    assert bank.shape == (4, 6, 16, 16, 3)
+    np.testing.assert_array_equal(bank[2, 4], draw(images[2, :, 16:], "marker", [1, 2, 1, 1]))
+    np.testing.assert_array_equal(bank, style_bank(images, "BtoA", ("outline", "marker"), 1, 3))
+
+
+def test_drawn_copies_replace_sketches_with_the_probability_and_keep_the_flips():
+    images = pairs()
+    bank = style_bank(images, "BtoA", ("outline", "marker"), seed=1, copies=3)
+    plain = batches(images)
+    never = batches(images, bank, 0.0)
+    always = batches(images, bank, 1.0)
+    for (p_in, p_target), (n_in, n_target), (a_in, a_target) in zip(
+            plain, never, always, strict=True):
+        np.testing.assert_array_equal(n_in, p_in)  # probability 0: the plain run exactly
+        np.testing.assert_array_equal(n_target, p_target)
+        np.testing.assert_array_equal(a_target, p_target)  # the same pairs, flips and crops
+        assert not np.array_equal(a_in, p_in)
+        assert (a_in == a_in[..., :1]).all()  # a drawn copy: grey strokes
+    # With 1/2, some sketches are replaced and some are not; the same seed, the same choice.
+    half = batches(images, bank, 0.5, count=20)
+    replaced = [not np.array_equal(h[0], p[0]) for h, p in zip(
+        half, batches(images, count=20), strict=True)]
+    assert 3 <= sum(replaced) <= 17
+    for (first, _), (second, _) in zip(half, batches(images, bank, 0.5, count=20), strict=True):
+        np.testing.assert_array_equal(first, second)
+
+
+def test_presets_liao_draws_nothing_and_drawn_draws_every_style():
+    assert Options().sketch_styles == () and "sketch_styles" not in PRESETS["liao"]
+    assert PRESETS["drawn"]["sketch_styles"] == tuple(STYLES)
+    options = Options.from_json({**Options(sketch_styles=("outline",)).to_json()})
+    assert options.sketch_styles == ("outline",)  # options.json keeps them as a list
+
+
+def test_training_records_the_styles_and_the_bank(tmp_path):
+    data = write_pairs(tmp_path / "pairs", ["f1", "m1", "m2"])
+    result = pix2pix("--mode", "train", "--preset", "drawn", "--input_dir", data,
+                     "--output_dir", tmp_path / "train", "--max_steps", 2, "--crop_size", 16,
+                     "--ngf", 4, "--ndf", 4, "--seed", 1)
+    assert "drawn styles = outline, marker, contour, 24 copies a pair, used with " \
+           "probability 0.5" in result.stdout
+    recorded = json.loads((tmp_path / "train" / "options.json").read_text())
+    assert recorded["sketch_styles"] == list(STYLES) and recorded["preset"] == "drawn"
+
+
+# ----------------------------------------------------------------------------- test mode, tool
+
+
+def restyle_tool(*args):
+    return subprocess.run([sys.executable, str(TOOLS / "restyle.py"), *map(str, args)],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_the_tool_and_test_mode_redraw_the_same_sketches(data, tmp_path):
+    result = restyle_tool("--input_dir", data.sketches / "test", "--output_dir",
+                          tmp_path / "outline", "--style", "outline", "--seed", 4)
+    assert result.returncode == 0, result.stderr
+    assert "ms a sketch" in result.stdout
+    names, original = load_images(data.sketches / "test")
+    expected = restyle(original, "BtoA", "outline", 4)
+    for name, pair, want in zip(names, original, expected, strict=True):
+        written = read_rgb(tmp_path / "outline" / f"{name}.png")
+        np.testing.assert_array_equal(written, want)
+        np.testing.assert_array_equal(written[:, :64], pair[:, :64])  # the photo kept
+        assert not np.array_equal(written[:, 64:], pair[:, 64:])
+    again = restyle_tool("--input_dir", data.sketches / "test", "--output_dir",
+                         tmp_path / "outline", "--style", "outline")
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_test_mode_scores_a_drawn_style(data, tmp_path):
+    train = tmp_path / "train"
+    pix2pix("--mode", "train", "--input_dir", data.sketches / "test", "--output_dir", train,
+            "--max_steps", 2, "--seed", 1)
+    pix2pix("--mode", "test", "--input_dir", data.sketches / "test", "--checkpoint", train,
+            "--output_dir", tmp_path / "marker", "--input_style", "marker", "--seed", 2)
+    names, original = load_images(data.sketches / "test")
+    expected = restyle(original, "BtoA", "marker", 2)
+    for name, want in zip(names, expected, strict=True):
+        shown = read_rgb(tmp_path / "marker" / "images" / f"{name}-inputs.png")
+        np.testing.assert_array_equal(shown, want[:, 64:])
+    assert json.loads((tmp_path / "marker" / "options.json").read_text())["input_style"] \
+        == "marker"
+
+
+def test_tool_errors_are_one_line(data, tmp_path):
+    cases = [
+        (["--input_dir", data.sketches / "test", "--output_dir", tmp_path / "x",
+          "--style", "pen"], "restyle.py: error: --style: unknown style 'pen'"),
+        (["--input_dir", tmp_path / "none", "--output_dir", tmp_path / "x", "--style",
+          "marker"], f"restyle.py: error: --input_dir {tmp_path / 'none'}: no such folder"),
+        (["--input_dir", data.sketches / "test"], "give --output_dir and --style, or --sheet"),
+    ]
+    (tmp_path / "empty").mkdir()
+    cases.append((["--input_dir", tmp_path / "empty", "--sheet", tmp_path / "s.png"],
+                  "holds no .png/.jpg/.jpeg images"))
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "note.png").write_text("not a picture")
+    cases.append((["--input_dir", tmp_path / "bad", "--output_dir", tmp_path / "x",
+                   "--style", "outline"], "note.png: not a readable image"))
+    for args, message in cases:
+        result = restyle_tool(*args)
+        assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+        assert message in result.stderr.strip().splitlines()[-1], result.stderr
+
+
+def test_the_sheet_shows_one_face_in_every_style(data, tmp_path):
+    result = restyle_tool("--input_dir", data.sketches / "test", "--sheet",
+                          tmp_path / "sheet.png", "--name", data.faces[0])
+    assert result.returncode == 0, result.stderr
+    sheet = read_rgb(tmp_path / "sheet.png")
+    assert sheet.shape == (16 + 128, 128 * (1 + 3 * len(STYLES)), 3)

@@ -1,0 +1,98 @@
+"""Redraws the sketches of a folder of A|B pairs in a drawn style: the line drawings a
+person makes, for looking at the styles and for scoring a model on them.
+
+    python tools/restyle.py --input_dir sketches/test --output_dir sketches_outline \
+        --style outline --seed 1
+    python tools/restyle.py --input_dir sketches/test --sheet styles.png --name f005
+
+Each pair keeps its photo; its sketch (the input side of --which_direction, as
+pix2pix.py reads it) is redrawn by models/styles.py, pair i with the seed (--seed, i),
+exactly as `pix2pix.py --mode test --input_style STYLE --seed S` redraws it. --sheet
+writes one pair's sketch in every style instead, a few pen widths each, as one picture.
+An existing output file is never replaced.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from models.errors import UsageError, file_errors, run_command
+from models.imageio import load_images, write_image
+from models.styles import PENCIL, STYLES, check_styles, draw, input_half, restyle
+from tools.toolbox import Parser, refuse_existing
+
+PROG = "restyle.py"
+SHEET_COPIES = 3  # drawings of each style on the sheet (seeds 0, 1, 2)
+SHEET_ZOOM = 2
+
+
+def sheet(sketch: np.ndarray, path: Path) -> None:
+    """`sketch` as it is, then drawn SHEET_COPIES times in each style, in one row with
+    captions, enlarged SHEET_ZOOM times (nearest neighbour: the pixels as the model sees
+    them)."""
+    tiles = [(PENCIL, sketch)] + [(style, draw(sketch, style, seed)) for style in STYLES
+                                  for seed in range(SHEET_COPIES)]
+    height, width = sketch.shape[:2]
+    zoomed = (width * SHEET_ZOOM, height * SHEET_ZOOM)
+    picture = Image.new("RGB", (zoomed[0] * len(tiles), zoomed[1] + 16), "white")
+    caption = ImageDraw.Draw(picture)
+    for i, (name, tile) in enumerate(tiles):
+        picture.paste(Image.fromarray(tile).resize(zoomed, Image.NEAREST), (i * zoomed[0], 16))
+        if name == PENCIL or i % SHEET_COPIES == 1:
+            caption.text((i * zoomed[0] + 4, 2), name, fill="black")
+    refuse_existing([path], "choose another --sheet path")
+    picture.save(path, optimize=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--input_dir", required=True, help="folder of A|B pairs")
+    parser.add_argument("--output_dir", type=Path, help="where the redrawn pairs go")
+    parser.add_argument("--style", help=f"one of {', '.join(STYLES)}")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the drawings (default 0)")
+    parser.add_argument("--which_direction", choices=["AtoB", "BtoA"], default="BtoA",
+                        help="the pairs' direction: the input side is the sketch (default "
+                        "BtoA, SketchToFace's)")
+    parser.add_argument("--sheet", type=Path, help="write one pair's sketch in every style "
+                        "to this PNG instead")
+    parser.add_argument("--name", help="with --sheet: the pair (file name without "
+                        "extension; default: the first)")
+    args = parser.parse_args(argv)
+    if args.sheet is None and (args.output_dir is None or args.style is None):
+        raise UsageError("give --output_dir and --style, or --sheet")
+    if args.style is not None:
+        check_styles([args.style], "--style")
+    names, images = load_images(args.input_dir)
+    if args.sheet is not None:
+        if args.name is not None and args.name not in names:
+            raise UsageError(f"--name {args.name}: no such pair in {args.input_dir}")
+        pair = images[names.index(args.name) if args.name else 0]
+        sheet(pair[:, input_half(args.which_direction, pair.shape[1])], args.sheet)
+        print(f"wrote {args.sheet}")
+        return
+    paths = [args.output_dir / f"{name}.png" for name in names]
+    refuse_existing(paths, "choose another --output_dir")
+    start = time.perf_counter()
+    restyled = restyle(images, args.which_direction, args.style, args.seed)
+    seconds = time.perf_counter() - start
+    with file_errors(args.output_dir):
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+    for path, image in zip(paths, restyled, strict=True):
+        write_image(path, image)
+    print(f"wrote {len(paths)} pairs to {args.output_dir} ({args.style}: "
+          f"{1000 * seconds / len(paths):.2f} ms a sketch)")
+
+
+def cli() -> int:
+    """The console script pix2pix-restyle."""
+    return run_command(PROG, main)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
