@@ -261,3 +261,12 @@ def test_onnxruntime_translate_bad_input_is_one_line(labelled_export, tmp_path, 
     damage(model, inputs)
     assert fragment in cli_error("translate.py", "--model", model, "--input_dir", inputs,
                                  "--output_dir", tmp_path / "out")
+
+
+def test_site_bad_input_is_one_line(labelled_export, tmp_path, cli_error):
+    assert "no onnx/model.json; export it with pix2pix.py --mode export --format onnx" in \
+        cli_error("serve.py", "--model", tmp_path, "--site", tmp_path / "site")
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "mine.html").write_text("the user's")
+    assert "not empty" in cli_error("serve.py", "--model", labelled_export, "--site",
+                                     tmp_path / "site")

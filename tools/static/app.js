@@ -216,12 +216,11 @@ async function browserTranslator(modelJson) {
   }
   const size = model.crop_size;
   return async (label) => {
-    const feeds = {};
-    for (const {name, shape} of model.inputs) {
+    const feeds = {image: new ort.Tensor("float32", canvasPixels(size), [1, size, size, 3])};
+    for (const {name, shape} of model.inputs.slice(1)) {  // after the image
       feeds[name] = new ort.Tensor("float32", inputValues(name, shape, model.labels, label),
                                    shape);
     }
-    feeds.image = new ort.Tensor("float32", canvasPixels(size), [1, size, size, 3]);
     const result = await session.run(feeds);
     return toPng(result[session.outputNames[0]].data, size);
   };
