@@ -33,9 +33,10 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from models import build_pix2pix, preprocessing
+from models.build import decay_steps
 from models.data import test_dataset, train_dataset
 from models.distribute import STRATEGIES, distributed_step, is_chief, make_strategy
-from models.errors import UsageError, file_errors, run_command
+from models.errors import UsageError, file_errors, flags_parser, run_command
 from models.export import ImageTranslator, Translator, save, saved_model_dir
 from models.imageio import image_files, load_images
 from models.labels import check_label_flag, file_labels, labels_of
@@ -186,8 +187,7 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    del argv  # flags_parser has refused arguments that are not flags
     logging.set_verbosity(logging.WARNING)  # TensorFlow's info lines are noise here
     sys.exit(run_command("pix2pix.py", run_mode))
 
@@ -243,6 +243,7 @@ def trained_options(options: Options) -> Options:
 
 
 def train(options: Options) -> None:
+    print(f"seed = {options.seed}")  # a random one is worth knowing to repeat the run
     if options.checkpoint:  # a resumed model keeps the shape it was trained with
         options = trained_options(options)
     strategy = make_strategy(options.strategy, options.cpu_devices)
@@ -254,6 +255,11 @@ def train(options: Options) -> None:
     steps_per_epoch = math.ceil(len(names) / global_batch)
     max_steps = options.max_steps or steps_per_epoch * options.max_epochs
     print(f"examples count = {len(names)}")
+    if options.lr_decay_epochs:
+        steps = decay_steps(options.lr_decay_epochs, max_steps, steps_per_epoch)
+        cut = steps < options.lr_decay_epochs * steps_per_epoch
+        print(f"lr decay = the last {steps} steps" + (" (--lr_decay_epochs "
+              f"{options.lr_decay_epochs} is longer than the run: all of it)" if cut else ""))
     if strategy.num_replicas_in_sync > 1:
         print(f"replicas = {strategy.num_replicas_in_sync}, global batch = {global_batch}")
 
@@ -280,6 +286,11 @@ def train(options: Options) -> None:
             step_once()
 
     train_and_show = tf.function(step_once)
+    # Traced now (the quiet one also run, for 0 steps, which builds its graph), before the
+    # progress clock starts: that takes as long as hundreds of steps, and the first ETA
+    # must not count it
+    train_quietly(tf.constant(0))
+    train_and_show.get_concrete_function()
     reports = Reports(options, model, prep, manager, output_dir, chief,
                       Progress(model.step, max_steps, steps_per_epoch, global_batch))
     frequencies = {name: getattr(options, f"{name}_freq") for name in EVENTS}
@@ -359,18 +370,22 @@ class Reports:
 
 
 class Progress:
-    """Hesse's progress lines: epoch, step in the epoch, speed, time left, losses."""
+    """Hesse's progress lines: epoch, step in the epoch, speed, time left, losses. The
+    speed is the recent one, since the last line: an average since the start would
+    count the start-up in, and an ETA from it would stay too high for most of the run."""
 
     def __init__(self, start_step: int, max_steps: int, steps_per_epoch: int, batch: int):
-        self.start_step, self.start_time = start_step, time.time()
+        self.last_step, self.last_time = start_step, time.time()
         self.max_steps, self.steps_per_epoch, self.batch = max_steps, steps_per_epoch, batch
 
     def report(self, step: int, losses: dict[str, float]) -> None:
-        rate = (step - self.start_step) * self.batch / (time.time() - self.start_time)
-        remaining = (self.max_steps - step) * self.batch / rate
+        now = time.time()
+        rate = (step - self.last_step) * self.batch / (now - self.last_time)
+        self.last_step, self.last_time = step, now
+        minutes, seconds = divmod(round((self.max_steps - step) * self.batch / rate), 60)
         print(f"progress  epoch {math.ceil(step / self.steps_per_epoch)}  "
               f"step {(step - 1) % self.steps_per_epoch + 1}  image/sec {rate:0.1f}  "
-              f"remaining {remaining / 60:0.0f}m")
+              f"remaining {minutes}m{seconds:02d}s")
         for name, value in losses.items():
             print(name, f"{value:0.6f}")
 
@@ -399,7 +414,8 @@ def load_examples(options: Options):
     input_dir = options.input_dir
     if not os.path.isdir(input_dir) and input_dir.startswith("sketches"):
         raise UsageError(f"--input_dir {input_dir} does not exist; fetch the SketchToFace "
-                         "data with: python tools/download-dataset.py sketches")
+                         "data with: python tools/download-dataset.py sketches (installed: "
+                         "pix2pix-download sketches)")
     return load_images(input_dir, paired=not options.lab_colorization)
 
 
@@ -561,7 +577,8 @@ def translate(options: Options) -> None:
         model = ImageTranslator.wrap(translator(trained_options(options)))
     labels = file_labels(paths, model.labels, model.label_pattern, options.label, source)
 
-    def translate_file(path: Path, label: str | None):
+    def translate_file(path: Path, image: np.ndarray, label: str | None):
+        # The SavedModel decodes the file's own bytes, as a client of it would
         with file_errors(path):
             encoded_input = path.read_bytes()
         try:
@@ -576,7 +593,7 @@ def translate(options: Options) -> None:
 
 def run() -> None:
     """Console entry point (`pix2pix ...`)."""
-    app.run(main)
+    app.run(main, flags_parser=flags_parser("pix2pix.py"))
 
 
 if __name__ == "__main__":

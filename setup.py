@@ -16,8 +16,12 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     py_modules=["pix2pix"],
-    packages=["models", "tools"],
-    package_data={"tools": ["static/*"]},  # serve.py's page
+    packages=["models", "tools", "tools.sketches"],
+    # the checkout's sketches/ folder, as far as it is committed, travels in the wheel as
+    # tools/sketches/: pix2pix-download checks the data against its MANIFEST.sha256
+    package_dir={"tools.sketches": "sketches"},
+    package_data={"tools": ["static/*"],  # serve.py's page
+                  "tools.sketches": ["MANIFEST.sha256", "README.md"]},
     install_requires=[
         "tensorflow>=2.21,<2.22",  # its tf.keras is Keras 3
         "tensorboard>=2.21,<2.22",  # tf.summary's writer lives here

@@ -20,6 +20,15 @@ def preprocessing(options: Options, training: bool = False) -> Preprocessing:
         labels=options.labels)
 
 
+def decay_steps(decay_epochs: int, total_steps: int | None,
+                steps_per_epoch: int | None) -> int:
+    """--lr_decay_epochs in steps, cut to the run: a decay longer than the run (the
+    improved preset's 100 epochs in a short run) falls over all of it. Scaled, not refused,
+    so that a preset gives a sensible model at any length: a decay that never got far
+    leaves the rate near zero from the first step and the model untrained."""
+    return min(decay_epochs * (steps_per_epoch or 0), total_steps or 0)
+
+
 def build_pix2pix(options: Options, total_steps: int | None = None,
                   steps_per_epoch: int | None = None) -> Pix2Pix:
     """Generator, discriminator and optimisers, configured by flag values; in training,
@@ -40,7 +49,8 @@ def build_pix2pix(options: Options, total_steps: int | None = None,
         probabilities=gan_loss == "vanilla")
     lr = options.lr
     if options.lr_decay_epochs:  # a schedule has no rate variable: in test too
-        lr = LinearDecay(lr, total_steps or 0, options.lr_decay_epochs * (steps_per_epoch or 0))
+        lr = LinearDecay(lr, total_steps or 0,
+                         decay_steps(options.lr_decay_epochs, total_steps, steps_per_epoch))
     return Pix2Pix(generator, discriminator, lr=lr, beta1=options.beta1,
                    l1_weight=options.l1_weight, gan_weight=options.gan_weight,
                    gan_loss=gan_loss, ema_decay=options.ema_decay)

@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from absl import flags
+
 
 class UsageError(Exception):
     """A problem with the user's flags or files; the message is one line naming them."""
@@ -30,6 +32,11 @@ def file_errors(path: str | Path) -> Iterator[None]:
         raise UsageError(f"{path}: {error.strerror or error}") from None
 
 
+def print_error(prog: str, message: object) -> None:
+    """The one error line, ``PROG: error: MESSAGE``, on stderr."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+
+
 def run_command(prog: str, main: Callable[..., object], *args: object) -> int:
     """Calls ``main(*args)``; returns the exit status. A UsageError becomes one
     ``PROG: error: MESSAGE`` line on stderr (status 1), Ctrl-C one ``PROG: interrupted``
@@ -37,9 +44,33 @@ def run_command(prog: str, main: Callable[..., object], *args: object) -> int:
     try:
         main(*args)
     except UsageError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        print_error(prog, error)
         return 1
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     return 0
+
+
+def flags_parser(prog: str) -> Callable[[list[str]], list[str]]:
+    """For absl's ``app.run(main, flags_parser=...)``: absl's flag parsing in this
+    convention. A bad flag, or an argument that is none, is one ``PROG: error: ...`` line
+    (status 2, as argparse's), instead of absl's ``FATAL Flags parsing error`` and its
+    advice, or its whole help before the message; and --help (or
+    --helpfull), which absl ends with status 1 once the help is printed, exits 0: the
+    help asked for is no failure."""
+
+    def parse(argv: list[str]) -> list[str]:
+        try:
+            rest = flags.FLAGS(argv)
+        except flags.Error as error:
+            print_error(prog, str(error).replace("\n", " "))
+            sys.exit(2)
+        except SystemExit:  # only absl's help flags exit while parsing
+            sys.exit(0)
+        if len(rest) > 1:
+            print_error(prog, f"unexpected arguments: {' '.join(rest[1:])}")
+            sys.exit(2)
+        return rest
+
+    return parse

@@ -214,7 +214,9 @@ class ImageTranslator:
         try:
             result = self._serve(**inputs)
         except tf.errors.InvalidArgumentError as error:
-            reason = error.message.strip().splitlines()[0]
+            # In graph mode the message is "Graph execution error:", the Python stack of
+            # the op, then the op's own words and the node: keep those words
+            reason = error.message.split("\n\t [[")[0].strip().splitlines()[-1]
             raise UsageError(f"not an image TensorFlow can decode: {reason}") from None
         return ([key.decode() for key in result["key"].numpy()],
                 list(result["image_bytes"].numpy()))

@@ -21,8 +21,8 @@ No TensorFlow here: the tools that only prepare data start quickly without it.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -100,22 +100,17 @@ def load_images(input_dir: str | Path, paired: bool = True) -> tuple[list[str], 
     return [path.stem for path in paths], np.stack(images)
 
 
-def temp_beside(path: Path) -> Path:
-    """A new, empty, hidden ``.NAME.*.part`` file in the folder of `path`: the same
-    folder, so that ``os.replace`` onto `path` is an atomic rename."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    return Path(name)
-
-
 def write_atomically(path: str | Path, content: bytes | BinaryIO) -> None:
     """Writes `content` (bytes, or an open binary file to copy) to `path`; a crash
     leaves the old file or the new, never part of one. OSErrors name `path`."""
     path = Path(path)
+    # A hidden temporary name in the same folder, so that os.replace is an atomic rename;
+    # made by open(), so with the mode the umask gives (mkstemp's 0600 would stay with the
+    # file: results that a web server or another user cannot read)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.part"
     with file_errors(path):
-        tmp = temp_beside(path)
         try:
-            with open(tmp, "wb") as file:
+            with open(tmp, "xb") as file:
                 if isinstance(content, bytes):
                     file.write(content)
                 else:

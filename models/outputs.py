@@ -6,6 +6,7 @@ import functools
 import html
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,15 +58,17 @@ def start_index(output_dir: str) -> None:
 
 
 def write_translations(output_dir: str, paths: list[Path], labels: list[str | None],
-                       filetype: str, translate: Callable[[Path, str | None], np.ndarray]
-                       ) -> None:
-    """Each image file and its translation (`translate`: path and label => uint8 RGB)
-    as images/NAME-inputs and -outputs, and a row of a new index.html, in order."""
+                       filetype: str,
+                       translate: Callable[[Path, np.ndarray, str | None], np.ndarray]) -> None:
+    """Each image file and its translation (`translate`: the path, its RGB image and its
+    label => uint8 RGB) as images/NAME-inputs and -outputs, and a row of a new
+    index.html, in order."""
     start_index(output_dir)
     for path, label in zip(paths, labels, strict=True):
-        output = translate(path, label)
+        image = read_rgb(path)  # first: a file that is no image gets test mode's words
+        output = translate(path, image, label)
         rows = save_images(os.path.join(output_dir, "images"), [path.stem],
-                           {"inputs": [read_rgb(path)], "outputs": [output]}, filetype)
+                           {"inputs": [image], "outputs": [output]}, filetype)
         index_path = append_index(output_dir, rows)
         print(f"translated {path}")
     print(f"wrote index at {index_path}")
@@ -119,12 +122,32 @@ def _scores():
     return scores
 
 
+def name_groups(names: list[str]) -> dict[str, list[str]]:
+    """The names by family, a name less its trailing number, when there are several:
+    SketchToFace's test set is three CUHK faces (f005-f007), whose mean the README quotes,
+    and two XM2GTS faces (Test1-Test2) that the model fails on, so the mean of all five
+    says neither. Families of two or more, keyed "FIRST-LAST"."""
+    families: dict[str, list[str]] = {}
+    for name in names:
+        families.setdefault(re.sub(r"\d+$", "", name), []).append(name)
+    if len(families) < 2:
+        return {}
+    return {f"{members[0]}-{members[-1]}": members for members in families.values()
+            if len(members) > 1}
+
+
 def write_metrics(output_dir: str, names: list[str], scores: dict[str, np.ndarray]) -> dict:
-    """metrics.json: every image's scores and their means; returns that content."""
+    """metrics.json: every image's scores, their means ("mean": of all of them) and the
+    means of name_groups ("group_means"); returns that content."""
+    def means(indices) -> dict[str, float]:
+        return {metric: round(float(np.mean(scores[metric][indices])), 6)
+                for metric in METRICS}
+
     per_image = {name: {metric: round(float(scores[metric][i]), 6) for metric in METRICS}
                  for i, name in enumerate(names)}
-    means = {metric: round(float(np.mean(scores[metric])), 6) for metric in METRICS}
-    content = {"images": per_image, "mean": means}
+    groups = {label: means([names.index(name) for name in members])
+              for label, members in name_groups(names).items()}
+    content = {"images": per_image, "mean": means(slice(None)), "group_means": groups}
     path = os.path.join(output_dir, "metrics.json")
     with file_errors(path), open(path, "w") as file:
         json.dump(content, file, indent=2)
@@ -132,9 +155,13 @@ def write_metrics(output_dir: str, names: list[str], scores: dict[str, np.ndarra
 
 
 def format_metrics(content: dict) -> str:
-    """The metrics as an aligned text table, one image a line, then the means."""
-    lines = [f"{'name':<12}{'L1':>8}{'PSNR':>8}{'SSIM':>8}"]
-    rows = [*content["images"].items(), ("mean", content["mean"])]
+    """The metrics as an aligned text table, one image a line, then the means, each
+    saying what it is the mean of."""
+    rows = [*content["images"].items(), (f"mean of {len(content['images'])}", content["mean"]),
+            *((f"mean {label}", values) for label, values in content["group_means"].items())]
+    width = max(12, *(len(name) + 2 for name, _ in rows))
+    lines = [f"{'name':<{width}}{'L1':>8}{'PSNR':>8}{'SSIM':>8}"]
     for name, values in rows:
-        lines.append(f"{name:<12}{values['l1']:>8.4f}{values['psnr']:>8.2f}{values['ssim']:>8.4f}")
+        lines.append(f"{name:<{width}}{values['l1']:>8.4f}{values['psnr']:>8.2f}"
+                     f"{values['ssim']:>8.4f}")
     return "\n".join(lines)

@@ -191,12 +191,19 @@ class Pix2Pix(keras.Model):
         self.loss_ema_steps.assign_add(1)
 
     def update_generator_ema(self) -> None:
-        """One step of the weights' moving average (cross-replica context: after the step)."""
+        """One step of the weights' moving average (cross-replica context: after the step).
+
+        It warms up as TensorFlow's ExponentialMovingAverage with num_updates does: the
+        decay is at most (1 + steps) / (10 + steps), so early on the average follows the
+        weights instead of staying near the initial ones (0.999 needs thousands of steps
+        to forget them; a short run would test its noise)."""
         if self.generator_ema is None:
             return
+        steps = tf.cast(self.gen_optimizer.iterations, tf.float32)  # this one included
+        decay = tf.minimum(self.ema_decay, (1 + steps) / (10 + steps))
         for average, variable in zip(self.generator_ema.trainable_variables,
                                      self.generator.trainable_variables, strict=True):
-            average.assign(self.ema_decay * average + (1 - self.ema_decay) * variable)
+            average.assign(decay * average + (1 - decay) * variable)
 
     def smoothed_losses(self) -> dict[str, float]:
         debias = 1 - LOSS_EMA_DECAY ** float(max(int(self.loss_ema_steps.numpy()), 1))

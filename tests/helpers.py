@@ -42,11 +42,13 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
 
 
 @contextlib.contextmanager
-def served(model_dir: Path, *args: object) -> Iterator[str]:
-    """``tools/serve.py --model model_dir`` on a free port of 127.0.0.1: its base URL."""
+def served(model_dir: Path, *args: object, cwd: Path | None = None) -> Iterator[str]:
+    """``tools/serve.py --model model_dir`` on a free port of 127.0.0.1, run in `cwd`
+    (default: this one): its base URL."""
     process = subprocess.Popen([sys.executable, str(TOOLS / "serve.py"), "--model",
                                 str(model_dir), "--port", "0", *map(str, args)],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               cwd=cwd)
     try:
         line = process.stdout.readline()
         assert line.startswith("serving "), line

@@ -11,10 +11,12 @@ import http.server
 import io
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -290,3 +292,20 @@ def test_sha256_of_matches_hashlib(tmp_path):
     (tmp_path / "x").write_bytes(b"abc")
     assert download.sha256_of(tmp_path / "x") == hashlib.sha256(b"abc").hexdigest()
     assert download.sha256_of(tmp_path / "missing") is None
+
+
+def test_an_unreachable_host_stops_the_run_at_once(monkeypatch, tmp_path, capsys):
+    """The quick start offline or behind a firewall: the first connection that fails
+    ends the run within seconds (not 585 files x 3 attempts), with a message that names
+    the URL tried and --from, and without leaving empty folders behind."""
+    with socket.socket() as free:  # a port nothing listens on: connections are refused
+        free.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{free.getsockname()[1]}/"
+    monkeypatch.setattr(download, "SKETCHES_URL", url)  # the default source, refusing
+    start = time.monotonic()
+    assert fetch("sketches", "--output_dir", tmp_path / "sketches") == 1
+    assert time.monotonic() - start < 10
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert re.fullmatch(rf"{PROG}: error: cannot reach {url}\S+: Connection refused; .*"
+                        r"--from DIR", error), error
+    assert not (tmp_path / "sketches").exists()

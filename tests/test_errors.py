@@ -12,11 +12,12 @@ import re
 
 import numpy as np
 import pytest
+from absl import app
 from helpers import REPO
 from PIL import Image
 
 import pix2pix
-from models.errors import UsageError, file_errors, run_command
+from models.errors import UsageError, file_errors, flags_parser, run_command
 from tools import split
 
 
@@ -106,3 +107,38 @@ def test_every_console_script_names_a_function():
     assert len(scripts) == 10
     for _, module, function in scripts:
         assert callable(getattr(importlib.import_module(module), function)), module
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--which_direction", "sideways"],
+     "flag --which_direction=sideways: value should be one of <AtoB|BtoA>"),
+    (["--max_epochs", "many"],
+     "flag --max_epochs=many: invalid literal for int() with base 10: 'many'"),
+    (["--nosuch"], "Unknown command line flag 'nosuch'"),
+    (["--mode", "test", "sketches"], "unexpected arguments: sketches"),
+])
+def test_absl_flag_errors_are_one_line(capsys, args, message):
+    """Not absl's "FATAL Flags parsing error: ..." and its advice, nor its whole help
+    before the message: the line every other error is."""
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            flags_parser("pix2pix.py")(["pix2pix.py", *args])
+    finally:
+        pix2pix.FLAGS.unparse_flags()
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == f"pix2pix.py: error: {message}\n"
+
+
+@pytest.mark.parametrize("flag, shown", [("--help", "Try --helpfull"),
+                                         ("--helpfull", "--which_direction: <AtoB|BtoA>")])
+def test_help_exits_0(capsys, flag, shown):
+    """absl ends --help with status 1, as if asking for help were a failure. (In this
+    process --help lists the flags of pytest's __main__: none.)"""
+    app.define_help_flags()  # as app.run does before it parses
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            flags_parser("pix2pix.py")(["pix2pix.py", flag])
+    finally:
+        pix2pix.FLAGS.unparse_flags()
+    assert exit_.value.code == 0
+    assert shown in capsys.readouterr().out

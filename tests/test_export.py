@@ -212,7 +212,7 @@ def test_a_request_of_several_images_translates_each_on_its_own(loaded_export, o
 
 @pytest.mark.parametrize("make_input, fragments", [
     (lambda folder: folder / "nothing", ["--input_dir", "no such folder"]),
-    (lambda folder: folder / "fake.png", ["fake.png", "not an image"]),
+    (lambda folder: folder / "fake.png", ["fake.png: not a readable image"]),  # as test's
     (lambda folder: None, ["needs --input_dir"]),
 ])
 def test_translate_bad_input_is_one_clear_line(deterministic_export, tmp_path, make_input,

@@ -13,6 +13,8 @@ grey exactly, with no rounding at all; at alpha 127 it becomes 128.
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +27,7 @@ from helpers import REPO, decode, png
 from PIL import Image
 
 from models.data import Preprocessing
+from models.errors import UsageError
 from models.export import SERVING, ImageTranslator, Translator, decode_rgb, save
 from models.imageio import list_images, read_rgb, write_image
 from models.networks import build_generator
@@ -105,6 +108,15 @@ def test_the_saved_model_sees_the_composited_sketch(sketch, tiny_export):
     assert outputs[0] != outputs[2]
 
 
+def test_an_undecodable_image_gets_tensorflows_reason_whole(tiny_export):
+    """Not the first line of TensorFlow's message, "Graph execution error:", but the
+    op's own words after the stack it shows."""
+    with pytest.raises(UsageError) as error:
+        ImageTranslator.load(str(tiny_export))([b"not a picture"])
+    assert str(error.value) == ("not an image TensorFlow can decode: Unknown image file "
+                                "format. One of JPEG, JPEG XL, PNG, GIF, BMP, WebP required.")
+
+
 def test_translate_mode_sees_the_composited_sketch(sketch, tiny_export, tmp_path):
     path, expected = sketch
     result = subprocess.run(
@@ -143,3 +155,15 @@ def test_write_image_leaves_no_temporary_file(tmp_path):
     write_image(tmp_path / "a.png", image)
     assert np.array_equal(read_rgb(tmp_path / "a.png"), image)
     assert [p.name for p in tmp_path.iterdir()] == ["a.png"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_written_files_get_the_mode_the_umask_gives(tmp_path, umask):
+    """As open() makes files: 0644 under the usual umask, so that a web server or another
+    user can read the results (the temporary file's 0600 used to stay)."""
+    old = os.umask(umask)
+    try:
+        write_image(tmp_path / "a.png", np.zeros((2, 2, 3), np.uint8))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.png").stat().st_mode) == 0o666 & ~umask

@@ -4,6 +4,8 @@ normalisation, the learning-rate decay, presets, and the colour swap of the expo
 Most of it runs on small generated pairs (f*/m* names, so that '^([fm])' labels them)."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -163,6 +165,34 @@ def test_linear_decay_schedule():
     np.testing.assert_allclose(values, [2e-4, 2e-4, 1e-4, 0, 0], atol=1e-12)
 
 
+def test_a_short_improved_run_is_as_good_as_liaos(sketchtoface, tmp_path):
+    """--preset improved at 200 steps, against Liao's recipe at 200 steps: the mean test
+    L1 within 10%. Before, the preset's 100-epoch decay held the rate near zero in a short
+    run and its 0.999 average stayed near the initial weights: 0.256 against liao's 0.175,
+    the faces noise. Now the decay is cut to the run and the average warms up (0.172).
+    On the real faces: in 200 steps neither recipe learns the generated images enough
+    to tell them apart."""
+    import pix2pix as script
+
+    data = sketchtoface
+
+    def train(preset: str) -> Path:
+        pix2pix("--mode", "train", "--preset", preset, "--input_dir", data.sketches / "Combine",
+                "--output_dir", tmp_path / preset, "--max_steps", 200, "--seed", 1,
+                "--summary_freq", 0, "--progress_freq", 0)
+        return tmp_path / preset
+
+    with ThreadPoolExecutor(2) as pool:  # two processes, two cores
+        runs = list(pool.map(train, ["liao", "improved"]))
+    l1 = []
+    for run in runs:
+        script.test(Options(mode="test", input_dir=str(data.sketches / "test"),
+                            checkpoint=str(run), output_dir=str(run / "test"), seed=1))
+        l1.append(json.loads((run / "test" / "metrics.json").read_text())["mean"]["l1"])
+    liao, improved = l1
+    assert improved < 1.1 * liao, (improved, liao)
+
+
 def test_the_decaying_model_restores_into_test_mode(tmp_path):
     """A schedule has no rate variable: test mode must build the same optimiser."""
     data = write_pairs(tmp_path / "pairs", ["f1", "m1"])
@@ -200,9 +230,11 @@ def test_presets_fill_in_what_was_not_given(tmp_path):
 
     improved = PRESETS["improved"]
     data = write_pairs(tmp_path / "pairs", ["f1", "m1"])
-    pix2pix("--mode", "train", "--preset", "improved", "--input_dir", data, "--output_dir",
-        tmp_path / "train", "--max_steps", 1, "--ngf", "4", "--ndf", "4", "--crop_size", "16")
+    result = pix2pix("--mode", "train", "--preset", "improved", "--input_dir", data,
+                     "--output_dir", tmp_path / "train", "--max_steps", 1, "--ngf", "4",
+                     "--ndf", "4", "--crop_size", "16")
     recorded = json.loads((tmp_path / "train" / "options.json").read_text())
+    assert result.stdout.startswith(f"seed = {recorded['seed']}\n")  # the random one
     assert recorded["preset"] == "improved" and recorded["ngf"] == 4
     for name, value in improved.items():
         if name not in ("ngf", "ndf", "crop_size"):

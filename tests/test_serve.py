@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -49,6 +50,27 @@ def sketch(seed: int, size=(64, 64)) -> bytes:
         start, end = random.randint(0, min(size), (2, 2))
         cv2.line(image, tuple(map(int, start)), tuple(map(int, end)), (0, 0, 0), 2)
     return png(image)
+
+
+def test_the_default_examples_are_faces_the_model_does_well_then_its_failures(
+        deterministic_export, data, tmp_path):
+    """Without --examples, in a folder holding SketchToFace in sketches/: the CUHK test
+    sketches first (not testB's XM2GTS faces alone, which the model fails on), then
+    those, named as failures; each served as its file."""
+    (tmp_path / "sketches").symlink_to(data.sketches, target_is_directory=True)
+    with served(deterministic_export, cwd=tmp_path) as url:
+        with urllib.request.urlopen(f"{url}/info", timeout=60) as response:
+            examples = json.load(response)["examples"]
+        cuhk = [f"{name}.jpg" for name in data.faces]  # f005-f007 for SketchToFace
+        failures = [f"{name}.jpg: a face the model fails on (XM2GTS, not CUHK like its "
+                    "training faces)" for name in data.unpaired]
+        assert examples == cuhk + failures
+        for name, path in zip(examples, [*(data.sketches / "B64" / n for n in cuhk),
+                                         *(data.sketches / "testB" / f"{n}.jpg"
+                                           for n in data.unpaired)], strict=True):
+            address = f"{url}/examples/{urllib.parse.quote(name)}"
+            with urllib.request.urlopen(address, timeout=60) as response:
+                assert response.read() == path.read_bytes(), name
 
 
 def test_translate_and_predict(server):

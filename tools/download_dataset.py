@@ -7,14 +7,17 @@ Usage:
   python tools/download-dataset.py facades
 
 sketches: the SketchToFace data (the sketches/ and images/ folders of
-richliao/SketchToFace at commit cf543d75), from GitHub into the sketches/ folder of
-this repository: upstream sketches/X/... lands in sketches/X/..., upstream images/...
-in sketches/images/.... Every file is checked against sketches/MANIFEST.sha256; a
-file already there with the right hash is kept, a wrong or truncated one is fetched
-again, so running the tool again resumes or repairs an earlier download. A fetch is
-written under a temporary name and renamed only once its hash is right. --from takes
-a copy laid out like the SketchToFace repository instead: a folder, or the URL of a
-mirror (http, https or file).
+richliao/SketchToFace at commit cf543d75), from GitHub into sketches/ in the current
+folder (where pix2pix.py looks for it; in this repository, beside MANIFEST.sha256):
+upstream sketches/X/... lands in sketches/X/..., upstream images/... in
+sketches/images/.... Every file is checked against this repository's
+sketches/MANIFEST.sha256 (an installed copy carries it); a file already there with the
+right hash is kept, a wrong or truncated one is fetched again, so running the tool again
+resumes or repairs an earlier download. A fetch is written (under a temporary name,
+then renamed) only once its hash is right, so a failure leaves nothing half-made. If
+the host cannot be reached at all (offline, a firewall), the run stops at once. --from
+takes a copy laid out like the SketchToFace repository instead: a folder, or the URL of
+a mirror (http, https or file).
 
 facades, cityscapes, maps, edges2shoes, edges2handbags: Hesse's datasets, as the
 pix2pix authors publish them (NAME.tar.gz from http://efrosgans.eecs.berkeley.edu/
@@ -29,7 +32,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import http.client
-import os
 import shutil
 import sys
 import tarfile
@@ -44,20 +46,21 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from models.errors import UsageError, file_errors, run_command
-from models.imageio import temp_beside, write_atomically
+from models.imageio import write_atomically
 from tools.toolbox import Parser, in_parallel, refuse_existing
 
 PROG = "download-dataset.py"
-REPO = Path(__file__).resolve().parent.parent
-MANIFEST = REPO / "sketches" / "MANIFEST.sha256"
+# A wheel carries the checkout's sketches/MANIFEST.sha256 beside this file (setup.py)
+MANIFEST = Path(__file__).resolve().parent / "sketches" / "MANIFEST.sha256"
+if not MANIFEST.exists():  # a checkout
+    MANIFEST = Path(__file__).resolve().parent.parent / "sketches" / "MANIFEST.sha256"
 COMMIT = "cf543d75b7fcab187b3a1467af79887c26923ed7"
 SKETCHES_URL = f"https://raw.githubusercontent.com/richliao/SketchToFace/{COMMIT}/"
 TARBALLS_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/"
 TARBALLS = ("facades", "cityscapes", "maps", "edges2shoes", "edges2handbags")
 ATTEMPTS = 3
 RETRY_DELAY_S = 0.2  # times the attempt number
-TIMEOUT_S = 60
-CHUNK = 1 << 16
+TIMEOUT_S = 10  # per connection and read: a firewall that drops packets stops the run soon
 
 
 def upstream_path(path: str) -> str:
@@ -77,11 +80,24 @@ def is_url(source: str) -> bool:
 
 
 def open_source(source: str, path: str) -> BinaryIO:
-    """Opens ``path`` (a POSIX relative path) below a folder or a base URL."""
-    if is_url(source):
-        url = urllib.parse.urljoin(source.rstrip("/") + "/", urllib.parse.quote(path))
+    """Opens ``path`` (a POSIX relative path) below a folder or a base URL. A host that
+    cannot be reached at all raises Unreachable."""
+    if not is_url(source):
+        return open(Path(source, path), "rb")
+    url = urllib.parse.urljoin(source.rstrip("/") + "/", urllib.parse.quote(path))
+    try:
         return urllib.request.urlopen(url, timeout=TIMEOUT_S)
-    return open(Path(source, path), "rb")
+    except urllib.error.HTTPError:
+        raise  # the host answered
+    except urllib.error.URLError as error:  # no answer: no network, a firewall, no such host
+        if urllib.parse.urlparse(url).scheme == "file":
+            raise
+        raise Unreachable(f"cannot reach {url}: {describe(error)}; offline or behind a "
+                          "firewall, fetch from a local copy with --from DIR") from None
+
+
+class Unreachable(UsageError):
+    """A host that did not answer: every other file would wait for it in vain."""
 
 
 def describe(error: Exception) -> str:
@@ -104,34 +120,30 @@ def sha256_of(path: Path) -> str | None:
 
 
 def fetch(source: str, path: str, destination: Path, expected: str) -> None:
-    """Fetches ``path`` to ``destination``, retrying until its SHA-256 is ``expected``."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    """Fetches ``path`` to ``destination``, retrying until its SHA-256 is ``expected``.
+    The file is held in memory until then (they are small), so that a failed fetch leaves
+    nothing behind, not even its folder."""
     for attempt in range(ATTEMPTS):
         time.sleep(RETRY_DELAY_S * attempt)
-        tmp = temp_beside(destination)
         try:
-            digest = hashlib.sha256()
-            with open_source(source, path) as response, open(tmp, "wb") as f:
-                while chunk := response.read(CHUNK):
-                    digest.update(chunk)
-                    f.write(chunk)
-                # An HTTP body cut short just ends: compare with the length promised.
-                missing = getattr(response, "length", None)
-            if missing:
-                problem = f"connection closed {missing} bytes short"
-            elif digest.hexdigest() != expected:
-                problem = f"wrong SHA-256 {digest.hexdigest()[:12]}..."
-            else:
-                os.replace(tmp, destination)
-                return
+            with open_source(source, path) as response:
+                content = response.read()
+        except http.client.IncompleteRead as e:  # an HTTP body cut short
+            problem = f"connection closed {e.expected} bytes short"
+            continue
         except (OSError, http.client.HTTPException) as e:
             problem = describe(e)
             if isinstance(e, FileNotFoundError) or (
                 isinstance(e, urllib.error.HTTPError) and e.code < 500
             ):
                 break  # not there, or not for us: asking again will not help
-        finally:
-            tmp.unlink(missing_ok=True)
+            continue
+        digest = hashlib.sha256(content).hexdigest()
+        if digest == expected:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            write_atomically(destination, content)
+            return
+        problem = f"wrong SHA-256 {digest[:12]}..."
     raise UsageError(f"{problem} (tried {attempt + 1}x)")
 
 
@@ -152,13 +164,13 @@ def download_sketches(source: str, output_dir: Path, jobs: int) -> None:
         return "fetched" if found is None else "repaired"
 
     failures = []
-    results = in_parallel(
-        get,
-        list(manifest),
-        jobs,
-        PROG,
-        lambda path, error: failures.append(f"{path}: {describe(error)}"),
-    )
+
+    def failed(path: str, error: UsageError) -> None:
+        if isinstance(error, Unreachable):
+            raise error  # stops the run: the files not yet started are cancelled
+        failures.append(f"{path}: {describe(error)}")
+
+    results = in_parallel(get, list(manifest), jobs, PROG, failed)
     counts = Counter(results.values())
     counts["failed"] = len(failures)
     failures.sort()
@@ -237,7 +249,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="a local copy or a mirror to fetch from instead",
     )
     parser.add_argument(
-        "--output_dir", type=Path, help="where it goes (default: DATASET/ in the repo)"
+        "--output_dir", type=Path, help="where it goes (default: DATASET/ here)"
     )
     parser.add_argument("--jobs", type=int, default=8, help="parallel downloads")
     args = parser.parse_args(argv)
@@ -250,7 +262,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    output_dir = args.output_dir or REPO / args.dataset
+    output_dir = args.output_dir or Path(args.dataset)
     if args.dataset == "sketches":
         download_sketches(args.source or SKETCHES_URL, output_dir, args.jobs)
     else:

@@ -101,16 +101,29 @@ def check_image(data: bytes) -> None:
 
 def find_examples(folder: Path | None) -> dict[str, Path]:
     """The first MAX_EXAMPLES images of --examples for the page, by file name; without the
-    flag, those of sketches/testB when it is there."""
+    flag, SketchToFace's test sketches (sketchtoface_examples)."""
     if folder is None:
-        folder = DEFAULT_EXAMPLES
-        if not folder.is_dir():
-            return {}
+        return dict(list(sketchtoface_examples(SKETCHES).items())[:MAX_EXAMPLES])
     return {path.name: path for path in list_images(folder, "--examples")[:MAX_EXAMPLES]}
 
 
+def sketchtoface_examples(sketches: Path) -> dict[str, Path]:
+    """The sketches of the test pairs in `sketches` (download-dataset.py's folder), none
+    when it is not there: first the CUHK faces (f005-f007, from B64/), which the model
+    does well, then testB's XM2GTS faces, which it fails on (the README's table), named
+    so on the page."""
+    if not (sketches / "test").is_dir():
+        return {}
+    cuhk = [sketches / "B64" / f"{path.stem}.jpg" for path in list_images(sketches / "test")]
+    examples = {path.name: path for path in cuhk if path.is_file()}
+    if (sketches / "testB").is_dir():
+        examples |= {f"{path.name}: {FAILURE}": path for path in list_images(sketches / "testB")}
+    return examples
+
+
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
-DEFAULT_EXAMPLES = Path("sketches/testB")  # the two held-out XM2GTS sketches
+SKETCHES = Path("sketches")  # where download-dataset.py puts SketchToFace
+FAILURE = "a face the model fails on (XM2GTS, not CUHK like its training faces)"
 
 
 def page_info(labels, examples, input_half: str | None, model: str | None = None) -> dict:
@@ -145,7 +158,8 @@ def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Pa
             pass  # one line per request would drown the startup message
 
         def do_GET(self):
-            path = urllib.parse.urlsplit(self.path).path
+            # unquoted: the page asks for /examples/Test1.jpg%3A%20a%20face...
+            path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
             if path in ("/", "/index.html"):
                 self._static("index.html")
             elif path.startswith("/static/"):
@@ -302,7 +316,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default="pix2pix", help="model NAME in /v1/models/NAME")
     parser.add_argument("--examples", type=Path,
                         help="a folder of sketches the page offers to start from, the first "
-                        f"{MAX_EXAMPLES} (default: {DEFAULT_EXAMPLES} when it exists)")
+                        f"{MAX_EXAMPLES} (default: SketchToFace's test sketches in "
+                        f"{SKETCHES}/ when it is there, the CUHK faces first)")
     parser.add_argument("--site", type=Path,
                         help="write the page as a static site to this new folder, with the "
                         "model (exported with --format onnx) running in the browser, and exit")

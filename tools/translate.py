@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from models.errors import UsageError, run_command
-from models.imageio import image_files, read_rgb
+from models.imageio import image_files
 from models.labels import file_labels
 from models.outputs import check_fresh, write_translations
 from models.portable import INFO_FILE, ONNX_DIR, OnnxTranslator
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     model = OnnxTranslator(folder)
     labels = file_labels(paths, model.labels, model.label_pattern, args.label, args.model)
     write_translations(args.output_dir, paths, labels, args.output_filetype,
-                       lambda path, label: model(read_rgb(path), label or ""))
+                       lambda path, image, label: model(image, label or ""))
 
 
 def cli() -> int:

@@ -1,0 +1,113 @@
+"""Makes the README's pictures in docs/images/ (small PNGs; rerun to refresh them).
+
+    python docs/make_images.py --data sketches --runs runs/drawn200
+
+- styles.png: one test face's sketch in every drawn style (tools/restyle.py --sheet).
+- drawn_to_face.png: drawings -> faces, before (Liao's recipe) and after (--preset
+  drawn): a face drawn as on the demo page, and held-out faces redrawn in each style,
+  from the cross-validation in --runs (docs/experiments.md; fold 0's models, and each
+  face's own held-out fold). Natural colours: red and blue swapped back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parent.parent
+IMAGES = REPO / "docs" / "images"
+VARIANTS = {"liao": "before: liao", "drawn": "after: drawn"}
+FACES = {"outline": "f016", "marker": "m050", "contour": "f034"}  # held-out face per style
+ZOOM = 2
+
+
+def page_drawing() -> np.ndarray:
+    """A face as drawn with the page's 3-pixel pen on its 256x256 canvas, shrunk to 64x64
+    as the model sees it: outline, hair line, eyes, brows, nose, mouth."""
+    canvas = np.full((256, 256), 255, np.uint8)
+    pen = {"color": 0, "thickness": 3, "lineType": cv2.LINE_AA}
+    cv2.ellipse(canvas, (128, 140), (62, 80), 0, 0, 360, **pen)
+    cv2.ellipse(canvas, (128, 120), (78, 95), 0, 180, 360, **pen)
+    for x in (102, 154):
+        cv2.ellipse(canvas, (x, 125), (12, 6), 0, 0, 360, **pen)
+        cv2.line(canvas, (x - 14, 108), (x + 14, 106), **pen)
+    cv2.polylines(canvas, [np.array([[128, 130], [120, 165], [136, 165]])], False, **pen)
+    cv2.ellipse(canvas, (128, 190), (20, 6), 0, 0, 180, **pen)
+    return cv2.cvtColor(cv2.resize(canvas, (64, 64), interpolation=cv2.INTER_AREA),
+                        cv2.COLOR_GRAY2RGB)
+
+
+def rgb(path: Path, swap: bool = True) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # BGR: as stored, swapped back
+    return image if swap else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def translated(drawing: np.ndarray, runs: Path, variant: str, work: Path) -> np.ndarray:
+    """The drawing through a variant's fold-0 generator (dropout off), natural colours."""
+    cv2.imwrite(str(work / "drawing.png"), drawing)
+    train_dir, out = runs / variant / "seed1" / "fold0" / "train", work / variant
+    subprocess.run([sys.executable, str(REPO / "pix2pix.py"), "--mode", "translate",
+                    "--checkpoint", str(train_dir), "--input_dir", str(work / "drawing.png"),
+                    "--output_dir", str(out), "--noinference_dropout", "--seed", "1",
+                    "--swap_rb"], check=True, capture_output=True)
+    return rgb(out / "images" / "drawing-outputs.png", swap=False)
+
+
+def held_out(runs: Path, variant: str, style: str, name: str, kind: str) -> np.ndarray:
+    fold = json.loads((runs / "folds.json").read_text())[f"{name}.png"]
+    folder = runs / variant / "seed1" / f"fold{fold}" / style / "images"
+    return rgb(folder / f"{name}-{kind}.png", swap=kind != "inputs")
+
+
+def grid(rows: list[tuple[str, list[np.ndarray | None]]], columns: list[str]) -> Image.Image:
+    size = 64 * ZOOM
+    picture = Image.new("RGB", (110 + size * len(columns), 18 + size * len(rows)), "white")
+    text = ImageDraw.Draw(picture)
+    for c, heading in enumerate(columns):
+        text.text((110 + c * size + 4, 3), heading, fill="black")
+    for r, (label, tiles) in enumerate(rows):
+        text.text((4, 18 + r * size + size // 2 - 6), label, fill="black")
+        for c, tile in enumerate(tiles):
+            if tile is not None:
+                picture.paste(Image.fromarray(tile).resize((size, size), Image.NEAREST),
+                              (110 + c * size, 18 + r * size))
+    return picture
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=REPO / "sketches",
+                        help="the SketchToFace folder (tools/download-dataset.py's)")
+    parser.add_argument("--runs", type=Path, default=REPO / "runs" / "drawn200",
+                        help="the cross-validation of liao and drawn (docs/experiments.md)")
+    args = parser.parse_args()
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    (IMAGES / "styles.png").unlink(missing_ok=True)
+    subprocess.run([sys.executable, str(REPO / "tools" / "restyle.py"), "--input_dir",
+                    str(args.data / "test"), "--sheet", str(IMAGES / "styles.png"),
+                    "--name", "f005"], check=True)
+    drawing = page_drawing()
+    with tempfile.TemporaryDirectory() as work:
+        drawn_row = [drawing, *(translated(drawing, args.runs, variant, Path(work))
+                                for variant in VARIANTS), None]
+    rows = [("drawn on the page", drawn_row)]
+    for style, name in FACES.items():
+        rows.append((f"{name}, {style}", [
+            held_out(args.runs, "liao", style, name, "inputs"),
+            *(held_out(args.runs, v, style, name, "outputs") for v in VARIANTS),
+            held_out(args.runs, "liao", style, name, "targets")]))
+    grid(rows, ["drawing", *VARIANTS.values(), "photo"]).save(
+        IMAGES / "drawn_to_face.png", optimize=True)
+    print(f"wrote {IMAGES / 'styles.png'} and {IMAGES / 'drawn_to_face.png'}")
+
+
+if __name__ == "__main__":
+    main()
