@@ -95,7 +95,8 @@ def write_onnx(translator, folder: str, options) -> dict:
     model, _ = tf2onnx.convert.from_function(function, input_signature=specs, opset=OPSET)
     seconds = time.perf_counter() - start
     feeds = sample_feeds(specs)
-    difference = max_difference(model.SerializeToString(), function, feeds, onnxruntime)
+    full = model.SerializeToString()  # before float16_weights changes the model in place
+    difference = max_difference(full, function, feeds, onnxruntime)
     if difference > GREY_LEVEL / 2:  # a conversion that changes pixels is a bug, not a choice
         raise UsageError(f"the ONNX conversion differs from TensorFlow by "
                          f"{difference / GREY_LEVEL:.2f} grey levels")
@@ -116,11 +117,10 @@ def write_onnx(translator, folder: str, options) -> dict:
     with file_errors(folder):
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, MODEL_FILE), "wb") as file:
-            file.write(half if weights == "float16" else model.SerializeToString())
+            file.write(half if weights == "float16" else full)
         with open(os.path.join(folder, INFO_FILE), "w") as file:
             json.dump(info, file, indent=1)
     return info
-
 
 
 def area_weights(input_size: int, output_size: int) -> np.ndarray:

@@ -22,6 +22,7 @@ from helpers import (
     translate_on_page,
 )
 
+from models import portable
 from models.data import Preprocessing
 from models.export import ImageTranslator, Translator
 from models.networks import build_generator
@@ -270,3 +271,14 @@ def test_site_bad_input_is_one_line(labelled_export, tmp_path, cli_error):
     (tmp_path / "site" / "mine.html").write_text("the user's")
     assert "not empty" in cli_error("serve.py", "--model", labelled_export, "--site",
                                      tmp_path / "site")
+
+
+def test_float16_weights_only_where_they_keep_the_outputs(tmp_path, monkeypatch):
+    """With no tolerance at all the export keeps float32 weights, and the file says so."""
+    onnx = pytest.importorskip("onnx")
+    monkeypatch.setattr(portable, "FLOAT16_TOLERANCE", 0.0)
+    info = untrained_onnx_export(tmp_path, Options(crop_size=32))
+    model = onnx.load(tmp_path / ONNX_DIR / "model.onnx")
+    assert info["weights"] == "float32" and info["max_difference_grey_levels"] < 0.01
+    assert {weight.data_type for weight in model.graph.initializer} <= {
+        onnx.TensorProto.FLOAT, onnx.TensorProto.INT64, onnx.TensorProto.INT32}
