@@ -34,15 +34,26 @@ from absl import app, flags, logging
 
 from models import build_pix2pix, preprocessing
 from models.build import decay_steps
-from models.data import labels_of, test_dataset, train_dataset
+from models.data import test_dataset, train_dataset
 from models.distribute import STRATEGIES, distributed_step, is_chief, make_strategy
 from models.errors import UsageError, file_errors, flags_parser, run_command
 from models.export import ImageTranslator, Translator, save, saved_model_dir
-from models.imageio import list_images, load_images, read_rgb
+from models.imageio import image_files, load_images
+from models.labels import check_label_flag, file_labels, labels_of
 from models.networks import unet_depth
 from models.options import PRESETS, Options, with_preset
-from models.outputs import append_index, format_metrics, save_images, score, write_metrics
+from models.outputs import (
+    append_index,
+    check_fresh,
+    format_metrics,
+    save_images,
+    score,
+    start_index,
+    write_metrics,
+    write_translations,
+)
 from models.pix2pix import GAN_LOSSES
+from models.portable import ONNX_DIR, converter, write_onnx
 from models.schedule import EVENTS, schedule
 from models.styles import PENCIL, STYLES, restyle, style_bank
 
@@ -143,6 +154,10 @@ flags.DEFINE_float("gan_weight", DEFAULT.gan_weight,
                    "Weight on the GAN term of the generator loss.")
 flags.DEFINE_enum("output_filetype", DEFAULT.output_filetype, ["png", "jpeg"],
                   "Format of written images.")
+flags.DEFINE_enum("format", DEFAULT.format, ["savedmodel", "onnx"],
+                  "Export: 'onnx' also writes OUTPUT_DIR/onnx/ (model.onnx and the model.json "
+                  "a page reads), the model that browsers run (tools/site.py) and onnxruntime "
+                  "runs without TensorFlow; needs pip install -e \".[onnx]\".")
 flags.DEFINE_boolean("inference_dropout", DEFAULT.inference_dropout,
                      "Keep dropout on at test and export time, as pix2pix does; "
                      "--noinference_dropout makes outputs deterministic.")
@@ -450,34 +465,12 @@ def save_display(output_dir: str, shown: dict, step: int, filetype: str) -> None
 # ----------------------------------------------------------------------------- test
 
 
-def check_fresh(output_dir: str, overwrite: bool, what: str) -> None:
-    """Refuse to write over an earlier run's index.html table unless asked to."""
-    if os.path.exists(os.path.join(output_dir, "index.html")) and not overwrite:
-        raise UsageError(f"--output_dir {output_dir} already holds {what}; choose another "
-                         "folder or pass --overwrite")
-
-
-def start_index(output_dir: str) -> None:
-    """A new index.html table (append_index adds rows to an existing one)."""
-    index_path = os.path.join(output_dir, "index.html")
-    with file_errors(index_path):
-        os.makedirs(output_dir, exist_ok=True)
-        if os.path.exists(index_path):
-            os.remove(index_path)
-
-
 def load_generator(options: Options):
     """The trained model, restored from --checkpoint, with dropout seeded."""
     model = build_pix2pix(options)
     restore(tf.train.Checkpoint(model=model), options.checkpoint, expect_partial=True)
     model.reseed_dropout(options.seed)
     return model.inference_generator
-
-
-def check_label_flag(options: Options, labels, source: str) -> None:
-    if options.label and not labels:
-        raise UsageError(f"--label {options.label}: the model in {source} was trained "
-                         "without labels")
 
 
 def test(options: Options) -> None:
@@ -488,7 +481,7 @@ def test(options: Options) -> None:
     if options.input_style != PENCIL:
         images = restyle(images, options.which_direction, options.input_style, options.seed)
     prep = preprocessing(options, training=False)
-    check_label_flag(options, prep.labels, options.checkpoint)
+    check_label_flag(options.label, prep.labels, options.checkpoint)
     label_indices = None
     if prep.labels:
         label_indices = [prep.label_index(label)
@@ -539,6 +532,8 @@ def export(options: Options) -> None:
     if os.path.exists(version_dir) and not options.overwrite:
         raise UsageError(f"--output_dir {options.output_dir} already holds an export; "
                          "choose another folder or pass --overwrite")
+    if options.format == "onnx":
+        converter()  # the optional extra is installed, before anything is written
     options = trained_options(options)
     module = translator(options)
     partial = version_dir + ".partial"  # a half-written export is never left as 1/
@@ -552,6 +547,16 @@ def export(options: Options) -> None:
         os.replace(partial, version_dir)
     options.save(options.output_dir)
     print(f"exported {version_dir}")
+    if options.format == "onnx":
+        export_onnx(module, options)
+
+
+def export_onnx(module: Translator, options: Options) -> None:
+    """OUTPUT_DIR/onnx/: the export's portable function as ONNX, checked against TensorFlow."""
+    folder = os.path.join(options.output_dir, ONNX_DIR)
+    info = write_onnx(module, folder, options)
+    print(f"exported {folder} ({info['weights']} weights, within "
+          f"{info['max_difference_grey_levels']:.3f} grey levels of TensorFlow)")
 
 
 # ----------------------------------------------------------------------------- translate
@@ -564,35 +569,26 @@ def translate(options: Options) -> None:
     if input_path is None:
         raise UsageError("--mode translate needs --input_dir: an image or a folder of them")
     check_fresh(output_dir, options.overwrite, "translations")
-    paths = [Path(input_path)] if os.path.isfile(input_path) else list_images(input_path)
+    paths = image_files(input_path)
     source = options.checkpoint or "sketches_train"
     if saved_model_dir(source):
         model = ImageTranslator.load(source)
     else:
         model = ImageTranslator.wrap(translator(trained_options(options)))
-    check_label_flag(options, model.labels, source)
-    labels = [None] * len(paths)
-    if model.labels:
-        labels = labels_of([path.stem for path in paths], model.label_pattern,
-                           options.label)
-        model.check_labels(labels)  # before anything is written
-    start_index(output_dir)
-    for path, label in zip(paths, labels, strict=True):
-        image = read_rgb(path)  # first: a file that is no image gets test mode's words
+    labels = file_labels(paths, model.labels, model.label_pattern, options.label, source)
+
+    def translate_file(path: Path, image: np.ndarray, label: str | None):
+        # The SavedModel decodes the file's own bytes, as a client of it would
         with file_errors(path):
             encoded_input = path.read_bytes()
         try:
             _, (encoded,) = model([encoded_input], labels=label and [label])
         except UsageError as error:
             raise UsageError(f"{path}: {error}") from None
-        output = cv2.cvtColor(cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR),
-                              cv2.COLOR_BGR2RGB)
-        rows = save_images(os.path.join(output_dir, "images"), [path.stem],
-                           {"inputs": [image], "outputs": [output]},
-                           options.output_filetype)
-        index_path = append_index(output_dir, rows)
-        print(f"translated {path}")
-    print(f"wrote index at {index_path}")
+        return cv2.cvtColor(cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR),
+                            cv2.COLOR_BGR2RGB)
+
+    write_translations(output_dir, paths, labels, options.output_filetype, translate_file)
 
 
 def run() -> None:

@@ -4,6 +4,9 @@ from pathlib import Path
 
 from setuptools import setup
 
+# tf2onnx's converter runs beside tensorflow 2.21 (pip resolves it without touching TF)
+ONNX = ["tf2onnx>=1.17,<1.18", "onnx>=1.23,<1.24", "onnxruntime>=1.32,<1.33"]
+
 setup(
     name="pix2pix-tf2",
     version="0.1.0",
@@ -27,7 +30,11 @@ setup(
         "pillow",
         "absl-py",
     ],
-    extras_require={"test": ["pytest", "ruff", "selenium"]},  # + Debian chromium
+    extras_require={
+        # --format onnx (the browser's model, tools/serve.py --site) and onnxruntime
+        "onnx": ONNX,
+        "test": ["pytest", "ruff", "selenium", *ONNX],  # + Debian chromium, npm ci
+    },
     entry_points={"console_scripts": [
         "pix2pix=pix2pix:run",
         "pix2pix-process=tools.process:cli",
@@ -36,6 +43,7 @@ setup(
         "pix2pix-download=tools.download_dataset:cli",
         "pix2pix-score=tools.score:cli",
         "pix2pix-serve=tools.serve:cli",
+        "pix2pix-translate=tools.translate:cli",
         "pix2pix-crossval=tools.crossval:cli",
         "pix2pix-benchmark=tools.benchmark:cli",
     ]},

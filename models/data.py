@@ -7,37 +7,12 @@ become uint8 images.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
 from models.errors import UsageError
-
-
-def labels_of(names: list[str], pattern: str, fallback: str | None = None) -> list[str]:
-    """Each name's label: the first capture group of `pattern` searched in the name (the
-    file name without its extension); `fallback` for names it does not match."""
-    try:
-        regex = re.compile(pattern)
-    except re.error as error:
-        raise UsageError(f"--label_pattern {pattern!r}: not a regular expression ({error})") \
-            from None
-    if regex.groups < 1:
-        raise UsageError(f"--label_pattern {pattern!r}: needs a capture group, as in '^([fm])'")
-    labels = []
-    for name in names:
-        match = regex.search(name)
-        if match and match.group(1):
-            labels.append(match.group(1))
-        elif fallback is not None:
-            labels.append(fallback)
-        else:
-            raise UsageError(f"{name}: its name does not match --label_pattern {pattern!r}; "
-                             "give its label with --label")
-    return labels
-
 
 # --- colour spaces for --lab_colorization: sRGB <-> CIE L*a*b* (D65), per pixel ---
 
@@ -154,13 +129,15 @@ class Preprocessing:
         """The A image, which in lab mode is the brightness (L) that to_rgb colours."""
         return self.image_part(inputs) if self.which_direction == "AtoB" else targets
 
-    def single(self, image):
+    def single(self, image, resized: bool = False):
         """One unpaired image (a user's sketch, any size, uint8 or float in [0, 1]) => its
-        [crop, crop, in_channels] model input, made exactly as test mode makes a pair's."""
+        [crop, crop, in_channels] model input, made exactly as test mode makes a pair's.
+        `resized`: the image is crop_size square already, resampled as augment does (by a
+        browser: ONNX and TensorFlow.js have no area resampling), so no resize op is made."""
         # Side by side with itself it is an A|B pair whose halves are both the image.
         pair = image if self.lab_colorization else tf.concat([image, image], axis=-2)
-        inputs, _ = self.augment(*self.split(pair))
-        return inputs
+        inputs, targets = self.split(pair)
+        return inputs if resized else self.augment(inputs, targets)[0]
 
     def to_rgb(self, images, brightness=None, width=None):
         """Model-space images => float RGB in [0, 1], stretched (bicubic, as Hesse) to

@@ -15,6 +15,8 @@ import tensorflow as tf
 from models.data import Preprocessing
 from models.errors import UsageError
 from models.imageio import over_white
+from models.labels import check_labels
+from models.layers import dropout_layers, portable
 
 SERVING = "serving_default"  # encoded images in, encoded images out
 FLOAT = "float_images"  # [n, crop, crop, 3] floats in [0, 1] in and out
@@ -83,11 +85,16 @@ class Translator(tf.Module):
     def _generate(self, image, label=None):
         """One uint8 or [0, 1] float image of any size (and its label, for a labelled
         model) => model input and output, batch 1."""
+        weights = None if label is None else self._label_weights(label)
+        return self._generate_weighted(image, weights)
+
+    def _generate_weighted(self, image, label_weights=None, resized=False):
+        """_generate with the label as its planes' weights; `resized` as Preprocessing.single."""
         if self._swap_rb:
             image = image[..., ::-1]  # natural RGB => the training photos' BGR
-        inputs = self._prep.single(image)[tf.newaxis]
-        if label is not None:
-            inputs = self._prep.add_label_weights(inputs, self._label_weights(label))
+        inputs = self._prep.single(image, resized)[tf.newaxis]
+        if label_weights is not None:
+            inputs = self._prep.add_label_weights(inputs, label_weights)
         return inputs, self.generator(inputs, training=False)
 
     def _rgb(self, outputs, inputs, width=None):
@@ -118,6 +125,36 @@ class Translator(tf.Module):
         elements = (images,) if label is None else (images, label)
         return {"images": tf.map_fn(one, elements,
                                     fn_output_signature=tf.TensorSpec(images.shape[1:]))}
+
+
+    def portable_inputs(self) -> list[tf.TensorSpec]:
+        """What portable_function takes: the image, [1, crop, crop, 3] RGB in [0, 1],
+        resampled to crop size as Preprocessing.augment does (area); for a labelled model
+        the label's weights, one per label (one-hot, or uniform for any label); and for
+        each dropout layer that runs at inference, uniform noise in [0, 1) of its shape."""
+        crop = self._prep.crop_size
+        specs = [tf.TensorSpec([1, crop, crop, 3], tf.float32, name="image")]
+        if self._prep.labels:
+            specs.append(tf.TensorSpec([len(self._prep.labels)], tf.float32, name="label"))
+        return specs + [tf.TensorSpec([1, *layer.output.shape[1:]], tf.float32,
+                                      name=f"dropout_{index}")
+                        for index, layer in enumerate(dropout_layers(self.generator))]
+
+    def portable_function(self) -> tf.types.experimental.PolymorphicFunction:
+        """The translation for runtimes that lack the SavedModel's graph ops (ONNX,
+        TensorFlow.js): portable_inputs in, [1, crop, crop, 3] RGB in [0, 1] out. No
+        decoding, resizing or string labels, and the caller draws dropout's noise, since
+        converters freeze a seed state that should advance with every call."""
+        labelled = bool(self._prep.labels)
+
+        def translate(image, *rest):
+            label_weights, noise = (rest[0], rest[1:]) if labelled else (None, rest)
+            with portable(self.generator, noise):
+                inputs, outputs = self._generate_weighted(image[0], label_weights,
+                                                          resized=True)
+            return self._rgb(outputs, inputs)[tf.newaxis]
+
+        return tf.function(translate, input_signature=self.portable_inputs())
 
 
 def save(translator: Translator, path: str) -> None:
@@ -165,13 +202,6 @@ class ImageTranslator:
             raise UsageError(f"{model_dir}: not a SavedModel that loads ({reason})") from None
         return cls(loaded.signatures[SERVING], model_dir, *_labels_of(loaded))
 
-    def check_labels(self, labels: list[str]) -> None:
-        """Raises UsageError for a label this model was not trained with ("" is none)."""
-        unknown = [label for label in labels if label and label not in self.labels]
-        if unknown:
-            raise UsageError(f"unknown label {unknown[0]!r}; the model knows "
-                             f"{', '.join(self.labels)}")
-
     def __call__(self, images: list[bytes], keys: list[str] | None = None,
                  labels: list[str] | None = None):
         """Raises UsageError for bytes that are not an image, or an unknown label."""
@@ -179,7 +209,7 @@ class ImageTranslator:
         inputs = {"image": tf.constant(images, tf.string), "key": tf.constant(keys, tf.string)}
         if self.labels:  # "" weighs every label equally
             labels = labels if labels is not None else [""] * len(images)
-            self.check_labels(labels)
+            check_labels(labels, self.labels)
             inputs["label"] = tf.constant(labels, tf.string)
         try:
             result = self._serve(**inputs)

@@ -49,6 +49,11 @@ def list_images(folder: str | Path, flag: str = "--input_dir") -> list[Path]:
     return sorted(paths)
 
 
+def image_files(path: str | Path, flag: str = "--input_dir") -> list[Path]:
+    """The image file `path` names, or those of the folder it names (list_images)."""
+    return [Path(path)] if os.path.isfile(path) else list_images(path, flag)
+
+
 def over_white(colour, alpha):
     """Colour channels composited onto white by their alpha, both integers in [0, 255]
     wide enough for 255 * 255 (numpy or TensorFlow int32): c * a/255 + 255 * (1 - a/255),

@@ -8,6 +8,9 @@ source. Keras's own layers switch both off outside training, so we keep our own.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Sequence
+
 import keras
 import tensorflow as tf
 
@@ -37,6 +40,7 @@ class BatchStatNorm(keras.layers.Layer):
         super().__init__(**kwargs)
         self.epsilon = epsilon
         self.synchronized = synchronized
+        self.portable = False  # set by `portable`
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -59,6 +63,9 @@ class BatchStatNorm(keras.layers.Layer):
             y = tf.nn.batch_normalization(x32, mean, squares / count, offset, scale,
                                           self.epsilon)
             return tf.cast(y, x.dtype)
+        if self.portable:
+            mean, variance = tf.nn.moments(x, [0, 1, 2])
+            return tf.nn.batch_normalization(x, mean, variance, offset, scale, self.epsilon)
         # The fused kernel in training mode normalises with the batch's mean and
         # (biased) variance, exactly tf.nn.moments + batch_normalization, in one op.
         y, _, _ = tf.compat.v1.nn.fused_batch_norm(
@@ -82,12 +89,15 @@ class InferenceDropout(keras.layers.Layer):
         self.at_inference = at_inference
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.noise = None  # set by `portable`
 
     def call(self, x, training=None):
         if not (training or self.at_inference):
             return x
         replica = several_replicas()
-        if not replica:
+        if self.noise is not None:
+            uniform = tf.cast(self.noise, x.dtype)
+        elif not replica:
             uniform = keras.random.uniform(tf.shape(x), dtype=x.dtype, seed=self.seed_generator)
         else:
             # Under several replicas the seed state is one mirrored variable that a replica
@@ -109,3 +119,33 @@ class InferenceDropout(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "rate": self.rate,
                 "at_inference": self.at_inference, "seed": self.seed}
+
+
+def dropout_layers(model: keras.Model) -> list[InferenceDropout]:
+    """The model's dropout layers that stay on at inference, in the order they run."""
+    return [layer for layer in model.layers
+            if isinstance(layer, InferenceDropout) and layer.at_inference]
+
+
+@contextlib.contextmanager
+def portable(model: keras.Model, dropout_noise: Sequence[tf.Tensor] = ()) -> Iterator[None]:
+    """While a tf.function traces `model` for another runtime (ONNX, TensorFlow.js):
+    batch norm from plain moments, since converters lack the fused kernel in training mode,
+    and dropout from `dropout_noise`, uniform in [0, 1), one tensor per dropout_layers entry,
+    since a converter freezes a seed state that should advance: the caller draws the noise
+    for every call."""
+    norms = [layer for layer in model.layers if isinstance(layer, BatchStatNorm)]
+    dropouts = dropout_layers(model)
+    if len(dropout_noise) != len(dropouts):
+        raise ValueError(f"{len(dropouts)} dropout layers, {len(dropout_noise)} noise inputs")
+    for layer in norms:
+        layer.portable = True
+    for layer, noise in zip(dropouts, dropout_noise, strict=True):
+        layer.noise = noise
+    try:
+        yield
+    finally:
+        for layer in norms:
+            layer.portable = False
+        for layer in dropouts:
+            layer.noise = None

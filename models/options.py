@@ -86,6 +86,7 @@ class Options:
     # outputs
     output_filetype: str = "png"
     swap_rb: bool = False
+    format: str = "savedmodel"  # export: also "onnx", the browser's model
     overwrite: bool = False
     # how it runs
     intra_op_threads: int | None = None
@@ -114,6 +115,15 @@ class Options:
                              f"{self.crop_size}")
         if self.preset not in PRESETS:
             raise UsageError(f"--preset must be one of {', '.join(PRESETS)}, got {self.preset}")
+
+    @property
+    def input_half(self) -> str | None:
+        """Which half of an A|B pair file the model reads ("left" for A, "right" for B),
+        so that a page given a pair can use it; None for lab colorization, where one image
+        is the pair."""
+        if self.lab_colorization:
+            return None
+        return "left" if self.which_direction == "AtoB" else "right"
 
     def replace(self, **changes) -> Options:
         return dataclasses.replace(self, **changes)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-from models.errors import file_errors
-from models.imageio import write_image
+from models.errors import UsageError, file_errors
+from models.imageio import read_rgb, write_image
 
 KINDS = ("inputs", "outputs", "targets")
 METRICS = ("l1", "psnr", "ssim")
@@ -39,6 +41,39 @@ def save_images(image_dir: str, names, images: dict[str, np.ndarray], filetype: 
     return rows
 
 
+def check_fresh(output_dir: str, overwrite: bool, what: str) -> None:
+    """Refuse to write over an earlier run's index.html table unless asked to."""
+    if os.path.exists(os.path.join(output_dir, "index.html")) and not overwrite:
+        raise UsageError(f"--output_dir {output_dir} already holds {what}; choose another "
+                         "folder or pass --overwrite")
+
+
+def start_index(output_dir: str) -> None:
+    """A new index.html table (append_index adds rows to an existing one)."""
+    index_path = os.path.join(output_dir, "index.html")
+    with file_errors(index_path):
+        os.makedirs(output_dir, exist_ok=True)
+        if os.path.exists(index_path):
+            os.remove(index_path)
+
+
+def write_translations(output_dir: str, paths: list[Path], labels: list[str | None],
+                       filetype: str,
+                       translate: Callable[[Path, np.ndarray, str | None], np.ndarray]) -> None:
+    """Each image file and its translation (`translate`: the path, its RGB image and its
+    label => uint8 RGB) as images/NAME-inputs and -outputs, and a row of a new
+    index.html, in order."""
+    start_index(output_dir)
+    for path, label in zip(paths, labels, strict=True):
+        image = read_rgb(path)  # first: a file that is no image gets test mode's words
+        output = translate(path, image, label)
+        rows = save_images(os.path.join(output_dir, "images"), [path.stem],
+                           {"inputs": [image], "outputs": [output]}, filetype)
+        index_path = append_index(output_dir, rows)
+        print(f"translated {path}")
+    print(f"wrote index at {index_path}")
+
+
 def append_index(output_dir: str, rows: list[dict], with_step: bool = False) -> str:
     """Add rows to output_dir/index.html (created with its header on first use)."""
     index_path = os.path.join(output_dir, "index.html")
@@ -64,18 +99,27 @@ def score(outputs: np.ndarray, targets: np.ndarray) -> dict[str, np.ndarray]:
     # + 0.0 turns tf.image.psnr's -0.0 dB (the largest possible error) into 0.0, so no
     # table or metrics.json shows "-0.0000"
     return {metric: values.numpy() + 0.0
-            for metric, values in _scores(outputs, targets).items()}
+            for metric, values in _scores()(outputs, targets).items()}
 
 
-@tf.function  # as a graph, SSIM's filters run side by side: about twice as fast here
-def _scores(outputs, targets) -> dict:
-    outputs = tf.image.convert_image_dtype(outputs, tf.float32)
-    targets = tf.image.convert_image_dtype(targets, tf.float32)
-    return {
-        "l1": tf.reduce_mean(tf.abs(outputs - targets), axis=[1, 2, 3]),
-        "psnr": tf.image.psnr(outputs, targets, max_val=1.0),
-        "ssim": tf.image.ssim(outputs, targets, max_val=1.0),
-    }
+@functools.cache
+def _scores():
+    """The scores as one graph (SSIM's filters then run side by side: about twice as
+    fast here). TensorFlow is imported here, when first scoring, so that writing images
+    (tools/translate.py) starts without it."""
+    import tensorflow as tf
+
+    @tf.function
+    def scores(outputs, targets) -> dict:
+        outputs = tf.image.convert_image_dtype(outputs, tf.float32)
+        targets = tf.image.convert_image_dtype(targets, tf.float32)
+        return {
+            "l1": tf.reduce_mean(tf.abs(outputs - targets), axis=[1, 2, 3]),
+            "psnr": tf.image.psnr(outputs, targets, max_val=1.0),
+            "ssim": tf.image.ssim(outputs, targets, max_val=1.0),
+        }
+
+    return scores
 
 
 def name_groups(names: list[str]) -> dict[str, list[str]]:

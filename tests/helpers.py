@@ -4,7 +4,9 @@ modules import this, never each other (pytest puts tests/ on sys.path)."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 TOOLS = REPO / "tools"
@@ -67,6 +70,74 @@ def decode(data: bytes) -> np.ndarray:
     """PNG or JPEG bytes as an RGB uint8 image."""
     return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR),
                         cv2.COLOR_BGR2RGB)
+
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+needs_chromium = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="needs Debian's chromium and chromium-driver (see .ci/run)")
+
+
+@contextlib.contextmanager
+def chromium(profile: Path):
+    """Debian's headless Chromium under selenium, keeping the page's console log."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run",
+                     f"--user-data-dir={profile}"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    try:
+        yield browser
+    finally:
+        browser.quit()
+
+
+def translate_on_page(browser, timeout: float = 60) -> bytes:
+    """Presses the page's Translate; the output image's PNG bytes once it has changed."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, timeout).until(lambda _: browser.execute_script(
+        "return !document.getElementById('translate').disabled"))  # the page has started
+    before = browser.execute_script("return document.getElementById('output').src")
+    browser.find_element("id", "translate").click()
+    WebDriverWait(browser, timeout).until(lambda _: browser.execute_script(
+        "const o = document.getElementById('output');"
+        "return o.src !== arguments[0] && o.complete && o.naturalWidth > 0;", before))
+    data_url = browser.execute_script(
+        "const o = document.getElementById('output'), c = document.createElement('canvas');"
+        "c.width = o.naturalWidth; c.height = o.naturalHeight;"
+        "c.getContext('2d').drawImage(o, 0, 0); return c.toDataURL('image/png');")
+    return base64.b64decode(data_url.split(",", 1)[1])
+
+
+def draw_a_face(browser) -> None:
+    """Draws an oval face with eyes and a mouth on the page's canvas."""
+    from selenium.webdriver import ActionChains
+
+    canvas = browser.find_element("id", "sketch")
+    strokes = ActionChains(browser)
+    for start, moves in (((-60, -70), [(-20, 60), (20, 70), (60, 10), (60, -10), (20, -70),
+                                       (-20, -60), (-60, 0)]),
+                         ((-30, -20), [(15, 0)]), ((15, -20), [(15, 0)]),
+                         ((-20, 40), [(40, 0)])):
+        strokes.move_to_element_with_offset(canvas, *start).click_and_hold()
+        for move in moves:
+            strokes.move_by_offset(*move)
+        strokes.release()
+    strokes.perform()
+
+
+def console_errors(browser) -> list[str]:
+    """The page's console errors (and failed requests) since the last call."""
+    return [entry["message"] for entry in browser.get_log("browser")
+            if entry["level"] == "SEVERE"]
 
 
 def write_pairs(folder: Path, names: list[str], seed: int = 0) -> Path:

@@ -104,7 +104,7 @@ def test_no_tool_edits_sys_path():
 def test_every_console_script_names_a_function():
     """setup.py's console scripts (pix2pix-process, ...) point at functions that exist."""
     scripts = re.findall(r'"([\w-]+)=([\w.]+):(\w+)"', (REPO / "setup.py").read_text())
-    assert len(scripts) == 9
+    assert len(scripts) == 10
     for _, module, function in scripts:
         assert callable(getattr(importlib.import_module(module), function)), module
 

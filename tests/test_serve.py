@@ -4,7 +4,6 @@ in a real headless Chromium."""
 import base64
 import http.client
 import json
-import shutil
 import subprocess
 import sys
 import urllib.error
@@ -15,7 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 import pytest
-from helpers import TOOLS, decode, png, served
+from helpers import (
+    TOOLS,
+    chromium,
+    console_errors,
+    decode,
+    needs_chromium,
+    png,
+    served,
+    translate_on_page,
+)
 
 
 @pytest.fixture(scope="module")
@@ -133,29 +141,14 @@ def test_concurrent_requests_get_their_own_answers(server):
     assert together == [(200, answer) for answer in alone]
 
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
-
-
-@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                    reason="needs Debian's chromium and chromium-driver (see .ci/run)")
+@needs_chromium
 def test_page_draws_and_translates_in_chromium(server, tmp_path):
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver import ActionChains
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run",
-                     f"--user-data-dir={tmp_path / 'profile'}"):
-        options.add_argument(argument)
-    browser = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    try:
+    with chromium(tmp_path / "profile") as browser:
         browser.get(server + "/")
         canvas = browser.find_element("id", "sketch")
-        strokes = webdriver.ActionChains(browser)
+        strokes = ActionChains(browser)
         for start, moves in (((-60, -40), [(40, 0), (40, 10)]), ((-30, 40), [(30, 10), (30, -10)])):
             strokes.move_to_element_with_offset(canvas, *start).click_and_hold()
             for move in moves:
@@ -168,11 +161,6 @@ def test_page_draws_and_translates_in_chromium(server, tmp_path):
             "return dark;", canvas)
         assert dark > 100  # the strokes are on the canvas
 
-        browser.find_element("id", "translate").click()
-        WebDriverWait(browser, 60).until(lambda _: browser.execute_script(
-            "return document.getElementById('output').naturalWidth") == 64)
-        assert browser.execute_script(
-            "return document.getElementById('output').naturalHeight") == 64
+        assert decode(translate_on_page(browser)).shape == (64, 64, 3)
         assert browser.find_element("id", "status").text == ""
-    finally:
-        browser.quit()
+        assert console_errors(browser) == []

@@ -4,7 +4,8 @@
     python tools/serve.py --model sketches_export [--port 8000] [--host 127.0.0.1]
 
 GET  /                         the page: draw, upload or pick a sketch, see the generated face
-GET  /info                     {"labels": [the model's labels], "examples": [example names]}
+GET  /info (or /info.json)     {"labels": [the model's labels], "examples": [example names],
+                               "input_half": the half of an A|B pair file the model reads}
 GET  /examples/NAME            an example sketch (from --examples)
 POST /translate[?label=L]      an image (raw body, or multipart form field "image", with an
                                optional field "label") => PNG
@@ -16,6 +17,12 @@ GET  /v1/models/NAME           TF Serving's model status
 
 The model is the SavedModel itself, loaded with tf.saved_model.load: this serves exactly
 what was exported. Requests run on their own threads.
+
+    python tools/serve.py --model sketches_export --site sketches_site
+
+writes the same page as a static site instead, which runs the model in the browser: an
+export made with --format onnx, onnxruntime-web's files from node_modules (npm ci), the
+examples. Any static host serves it (python -m http.server --directory sketches_site).
 """
 
 from __future__ import annotations
@@ -30,15 +37,18 @@ import email.parser
 import email.policy
 import json
 import os
+import shutil
 import sys
 import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from models.errors import UsageError, run_command
+from models.errors import UsageError, file_errors, run_command
 from models.export import ImageTranslator
 from models.imageio import list_images
+from models.options import Options
+from models.portable import ONNX_DIR
 from tools.toolbox import Parser
 
 PROG = "serve.py"
@@ -116,7 +126,31 @@ SKETCHES = Path("sketches")  # where download-dataset.py puts SketchToFace
 FAILURE = "a face the model fails on (XM2GTS, not CUHK like its training faces)"
 
 
+def page_info(labels, examples, input_half: str | None, model: str | None = None) -> dict:
+    """What the page reads from info.json: the label choice, the examples, which half of
+    an A|B pair file to use, and for a static site the model it runs itself."""
+    info = {"labels": list(labels), "examples": list(examples), "input_half": input_half}
+    return {**info, "model": model} if model else info
+
+
+def export_options(model_dir: str) -> Options | None:
+    """The options an export was written with (its options.json, beside its version
+    folders); None for a SavedModel from elsewhere."""
+    for folder in (Path(model_dir).parent, Path(model_dir)):
+        path = folder / "options.json"
+        if path.is_file():
+            with file_errors(path):
+                try:
+                    return Options.from_json(json.loads(path.read_text()))
+                except (ValueError, TypeError) as error:
+                    raise UsageError(f"{path}: not an export's options ({error})") from None
+    return None
+
+
 def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Path]):
+    options = export_options(model.path)
+    info = page_info(model.labels, examples, options.input_half if options else None)
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -130,8 +164,8 @@ def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Pa
                 self._static("index.html")
             elif path.startswith("/static/"):
                 self._static(path.removeprefix("/static/"))
-            elif path == "/info":
-                self._json({"labels": list(model.labels), "examples": list(examples)})
+            elif path in ("/info", "/info.json"):
+                self._json(info)
             elif path.startswith("/examples/") and path.removeprefix("/examples/") in examples:
                 example = examples[path.removeprefix("/examples/")]
                 self._send(HTTPStatus.OK, IMAGE_TYPES[example.suffix.lower()],
@@ -236,6 +270,42 @@ def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Pa
     return Handler
 
 
+ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
+NODE_MODULES = STATIC.parent.parent / "node_modules"  # npm ci, from package-lock.json
+
+
+def write_site(folder: Path, export_dir: Path, examples: dict[str, Path]) -> None:
+    """The page as a static site that runs the model itself: index.html, static/ (the
+    script, and onnxruntime-web's in static/ort/), model/, examples/ and info.json."""
+    model_json = export_dir / ONNX_DIR / "model.json"
+    if not model_json.is_file():
+        raise UsageError(f"--model {export_dir}: no {ONNX_DIR}/model.json; export it with "
+                         "pix2pix.py --mode export --format onnx")
+    runtime = NODE_MODULES / "onnxruntime-web" / "dist"
+    for name in ORT_FILES:
+        if not (runtime / name).is_file():
+            raise UsageError(f"{runtime / name}: missing; run npm ci in {NODE_MODULES.parent}")
+    if folder.exists() and any(folder.iterdir()):
+        raise UsageError(f"--site {folder}: not empty; choose a new folder")
+    with file_errors(model_json):
+        model = json.loads(model_json.read_text())
+    with file_errors(folder):
+        shutil.copytree(STATIC, folder / "static", dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("index.html"))
+        shutil.copy(STATIC / "index.html", folder)
+        (folder / "static" / "ort").mkdir()
+        for name in ORT_FILES:
+            shutil.copy(runtime / name, folder / "static" / "ort")
+        (folder / "model").mkdir()
+        for name in (model_json.name, model["file"]):
+            shutil.copy(model_json.parent / name, folder / "model")
+        (folder / "examples").mkdir()
+        for name, path in examples.items():
+            shutil.copy(path, folder / "examples" / name)
+        info = page_info(model["labels"], examples, model["input_half"], "model/model.json")
+        (folder / "info.json").write_text(json.dumps(info))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = Parser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True,
@@ -248,7 +318,15 @@ def main(argv: list[str] | None = None) -> None:
                         help="a folder of sketches the page offers to start from, the first "
                         f"{MAX_EXAMPLES} (default: SketchToFace's test sketches in "
                         f"{SKETCHES}/ when it is there, the CUHK faces first)")
+    parser.add_argument("--site", type=Path,
+                        help="write the page as a static site to this new folder, with the "
+                        "model (exported with --format onnx) running in the browser, and exit")
     args = parser.parse_args(argv)
+    if args.site:
+        write_site(args.site, Path(args.model), find_examples(args.examples))
+        print(f"wrote {args.site}; serve it with python -m http.server --directory "
+              f"{args.site}")
+        return
     model = ImageTranslator.load(args.model)
     try:
         handler = make_handler(model, args.name, find_examples(args.examples))

@@ -1,0 +1,284 @@
+"""The static site (tools/serve.py --site) in headless Chromium, served by a plain static
+server with no model server anywhere: the page runs the ONNX export (--format onnx) with
+onnxruntime-web, and its outputs match the SavedModel's."""
+
+import base64
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from helpers import (
+    chromium,
+    console_errors,
+    decode,
+    draw_a_face,
+    needs_chromium,
+    pix2pix,
+    translate_on_page,
+)
+
+from models import portable
+from models.data import Preprocessing
+from models.export import ImageTranslator, Translator
+from models.networks import build_generator
+from models.options import Options
+from models.portable import ONNX_DIR, OnnxTranslator, write_onnx
+from tools.serve import find_examples, write_site
+
+pytest.importorskip("tf2onnx")
+GREY_LEVEL = 1
+
+
+@pytest.fixture(scope="module")
+def labelled_export(data, tmp_path_factory) -> Path:
+    """20 steps on data's pairs with '^([fm])' labels, exported as the README's demo is
+    (--swap_rb), dropout off, with --format onnx."""
+    root = tmp_path_factory.mktemp("labelled")
+    pix2pix("--mode", "train", "--input_dir", data.sketches / "Combine", "--output_dir",
+            root / "train", "--max_steps", 20, "--seed", 1, "--label_pattern", "^([fm])",
+            "--summary_freq", 0, "--progress_freq", 0)
+    pix2pix("--mode", "export", "--checkpoint", root / "train", "--output_dir",
+            root / "export", "--noinference_dropout", "--seed", 1, "--swap_rb",
+            "--format", "onnx")
+    return root / "export"
+
+
+def untrained_onnx_export(folder: Path, options: Options) -> dict:
+    """An untrained generator's ONNX export in folder/onnx: for behaviour, not faces."""
+    prep = Preprocessing(crop_size=options.crop_size, scale_size=options.crop_size,
+                         labels=options.labels)
+    generator = build_generator(options.crop_size, in_channels=prep.channels[0],
+                                inference_dropout=options.inference_dropout, seed=3)
+    translator = Translator(generator, prep, swap_rb=options.swap_rb)
+    return write_onnx(translator, str(folder / ONNX_DIR), options)
+
+
+@pytest.fixture(scope="module")
+def www(labelled_export, data, tmp_path_factory) -> Path:
+    """Sites side by side: the labelled export's, an untrained one with dropout on, and
+    the labelled site with its model file missing, and corrupt."""
+    root = tmp_path_factory.mktemp("www")
+    examples = find_examples(data.sketches / "testB")
+    write_site(root / "site", labelled_export, examples)
+    untrained_onnx_export(root / "dropout_export", Options())
+    write_site(root / "dropout", root / "dropout_export", examples)
+    for broken in ("missing", "corrupt"):
+        shutil.copytree(root / "site", root / broken)
+    (root / "missing" / "model" / "model.onnx").unlink()
+    (root / "corrupt" / "model" / "model.onnx").write_bytes(b"not a model")
+    return root
+
+
+@pytest.fixture(scope="module")
+def static_server(www):
+    """python -m http.server on www: a plain static server, nothing else."""
+    process = subprocess.Popen([sys.executable, "-u", "-m", "http.server", "0", "--bind",
+                                "127.0.0.1", "--directory", str(www)],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = process.stdout.readline()  # Serving HTTP on 127.0.0.1 port N (http://...) ...
+        yield f"http://127.0.0.1:{line.split(' port ')[1].split()[0]}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def open_page(browser, url: str, ready: bool = True) -> None:
+    """Loads the page; with `ready`, waits until its model has loaded (Translate enabled)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(url)
+    WebDriverWait(browser, 120).until(lambda _: browser.execute_script(
+        "return document.getElementById('translate').disabled === false"
+        " || document.getElementById('status').classList.contains('error')"))
+    if ready:
+        assert browser.find_element("id", "status").text == ""
+
+
+def canvas_png(browser) -> bytes:
+    data_url = browser.execute_script(
+        "return document.getElementById('sketch').toDataURL('image/png')")
+    return base64.b64decode(data_url.split(",", 1)[1])
+
+
+def upload(browser, path: Path) -> None:
+    """Uploads a file and waits until the canvas has changed (or an error is shown)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    before = canvas_png(browser)
+    browser.find_element("id", "upload").send_keys(str(path))
+    WebDriverWait(browser, 10).until(lambda _: canvas_png(browser) != before or browser
+                                     .find_element("id", "status").text)
+
+
+def difference(a: bytes, b: bytes) -> int:
+    return int(np.abs(decode(a).astype(int) - decode(b)).max())
+
+
+@needs_chromium
+def test_the_static_site_translates_as_the_savedmodel_does(
+        static_server, labelled_export, data, tmp_path):
+    """An example, an uploaded sketch, a drawn sketch and an uploaded A|B pair file, each
+    under every label choice: the page's output is the SavedModel's for the canvas."""
+    from selenium.webdriver.support.ui import Select
+
+    saved_model = ImageTranslator.load(str(labelled_export))
+    pair = cv2.imread(str(data.sketches / "test" / f"{data.faces[0]}.png"))
+    cv2.imwrite(str(tmp_path / "pair.png"), pair)
+    cv2.imwrite(str(tmp_path / "sketch.png"), pair[:, pair.shape[0]:])  # BtoA: B, right
+    with chromium(tmp_path / "profile") as browser:
+        open_page(browser, f"{static_server}/site/")
+        output = browser.find_element("id", "output")
+        assert not output.is_displayed()  # no broken-image icon before the first result
+        choice = Select(browser.find_element("id", "label"))
+        assert [option.text for option in choice.options] == ["any", "f", "m"]
+
+        def translations() -> dict[str, bytes]:
+            """The page's output for each label; each the SavedModel's for the canvas."""
+            sketch, outputs = canvas_png(browser), {}
+            for label in ("", "f", "m"):
+                choice.select_by_value(label)
+                outputs[label] = translate_on_page(browser)
+                expected = saved_model([sketch], labels=[label])[1][0]
+                assert difference(outputs[label], expected) <= GREY_LEVEL, label
+            assert difference(outputs["f"], outputs["m"]) > 10  # the label matters
+            return outputs
+
+        browser.find_element("css selector", "#examples img").click()
+        first = translations()
+        assert translate_on_page(browser) == first["m"]  # dropout off: repeatable
+        upload(browser, tmp_path / "sketch.png")
+        assert browser.find_element("id", "notice").text == ""
+        uploaded = translations()
+        assert uploaded[""] != first[""]
+        browser.find_element("id", "clear").click()
+        draw_a_face(browser)
+        translations()
+
+        upload(browser, tmp_path / "pair.png")  # photo|sketch: the sketch half is used
+        assert "using its right half" in browser.find_element("id", "notice").text
+        assert translations() == uploaded
+        assert output.is_displayed() and browser.find_element("id", "status").text == ""
+        assert console_errors(browser) == []
+
+
+@needs_chromium
+def test_dropout_on_gives_a_new_face_every_time(static_server, tmp_path):
+    with chromium(tmp_path / "profile") as browser:
+        open_page(browser, f"{static_server}/dropout/")
+        browser.find_element("css selector", "#examples img").click()
+        outputs = {translate_on_page(browser) for _ in range(3)}
+        assert len(outputs) == 3
+        assert console_errors(browser) == []
+
+
+@needs_chromium
+def test_bad_input_gets_a_clear_message_on_the_page(static_server, tmp_path):
+    (tmp_path / "notes.png").write_text("not a picture")
+    with chromium(tmp_path / "profile") as browser:
+        open_page(browser, f"{static_server}/site/")
+        upload(browser, tmp_path / "notes.png")
+        assert browser.find_element("id", "status").text == \
+            "That file is not an image (PNG or JPEG)."
+
+        for site, message in (("missing", "model.onnx: 404 File not found"),
+                              ("corrupt", "model.onnx is not a model this page can run")):
+            open_page(browser, f"{static_server}/{site}/", ready=False)
+            status = browser.find_element("id", "status").text
+            assert status.startswith("The model could not be loaded: ") and message in status
+            assert browser.find_element("id", "translate").get_attribute("disabled")
+
+
+@pytest.mark.parametrize("crop_size", [32, 128])
+def test_onnx_export_keeps_labels_swap_and_any_crop_size(tmp_path, crop_size):
+    """What the page needs survives the conversion at other power-of-two sizes: the export
+    checks ONNX against TensorFlow on sample inputs (labels, dropout noise) itself."""
+    options = Options(crop_size=crop_size, labels=("f", "m"), swap_rb=True)
+    info = untrained_onnx_export(tmp_path, options)
+    assert info["max_difference_grey_levels"] <= 0.5
+    assert json.loads((tmp_path / ONNX_DIR / "model.json").read_text()) == info
+    assert (info["crop_size"], info["labels"], info["swap_rb"]) == (crop_size, ["f", "m"], True)
+    assert [each["name"] for each in info["inputs"]] == [
+        "image", "label", "dropout_0", "dropout_1", "dropout_2"]
+    assert info["inputs"][0]["shape"] == [1, crop_size, crop_size, 3]
+
+
+def test_onnxruntime_translates_as_the_savedmodel_does_without_tensorflow(
+        labelled_export, data, tmp_path):
+    """tools/translate.py: images of any size and label, the SavedModel's pixels within a
+    grey level, and TensorFlow never imported."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in data.unpaired:  # Test1, Test2: no f/m in the name, so --label gives it
+        shutil.copy(data.sketches / "testB" / f"{name}.jpg", inputs)
+    tall = np.full((250, 200, 3), 255, np.uint8)
+    cv2.circle(tall, (100, 125), 70, (0, 0, 0), 2)
+    cv2.imwrite(str(inputs / "m_tall.png"), tall)  # labelled m by its name
+    script = ("import sys; from tools import translate; translate.main(sys.argv[1:]); "
+              "print('tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script, "--model", labelled_export,
+                             "--input_dir", inputs, "--output_dir", tmp_path / "out",
+                             "--label", "f"], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "False"
+    saved_model = ImageTranslator.load(str(labelled_export))
+    for name, label, shape in (("Test1", "f", (64, 64, 3)), ("Test2", "f", (64, 64, 3)),
+                               ("m_tall", "m", (64, 51, 3))):
+        source = next(inputs.glob(f"{name}.*")).read_bytes()
+        written = (tmp_path / "out" / "images" / f"{name}-outputs.png").read_bytes()
+        expected = saved_model([source], labels=[label])[1][0]
+        assert decode(written).shape == shape
+        assert difference(written, expected) <= GREY_LEVEL, name
+
+
+def test_onnxruntime_dropout_draws_anew_unless_exported_off(labelled_export, www):
+    image = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)
+    off = OnnxTranslator(labelled_export / ONNX_DIR)
+    assert np.array_equal(off(image), off(image))
+    on = OnnxTranslator(www / "dropout_export" / ONNX_DIR)
+    assert not np.array_equal(on(image), on(image))
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    (lambda model, inputs: (inputs / "f_notes.png").write_text("no picture"),
+     "f_notes.png: not a readable image"),
+    (lambda model, inputs: (model / ONNX_DIR / "model.onnx").write_bytes(b"junk"),
+     "model.onnx: not a model onnxruntime can load"),
+    (lambda model, inputs: shutil.rmtree(model / ONNX_DIR),
+     "no onnx/model.json; export it with pix2pix.py --mode export --format onnx"),
+], ids=["not-an-image", "corrupt-model", "no-onnx-export"])
+def test_onnxruntime_translate_bad_input_is_one_line(labelled_export, tmp_path, cli_error,
+                                                      damage, fragment):
+    model, inputs = tmp_path / "model", tmp_path / "in"
+    shutil.copytree(labelled_export / ONNX_DIR, model / ONNX_DIR)
+    inputs.mkdir()
+    cv2.imwrite(str(inputs / "f_ok.png"), np.full((64, 64, 3), 255, np.uint8))
+    damage(model, inputs)
+    assert fragment in cli_error("translate.py", "--model", model, "--input_dir", inputs,
+                                 "--output_dir", tmp_path / "out")
+
+
+def test_site_bad_input_is_one_line(labelled_export, tmp_path, cli_error):
+    assert "no onnx/model.json; export it with pix2pix.py --mode export --format onnx" in \
+        cli_error("serve.py", "--model", tmp_path, "--site", tmp_path / "site")
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "mine.html").write_text("the user's")
+    assert "not empty" in cli_error("serve.py", "--model", labelled_export, "--site",
+                                     tmp_path / "site")
+
+
+def test_float16_weights_only_where_they_keep_the_outputs(tmp_path, monkeypatch):
+    """With no tolerance at all the export keeps float32 weights, and the file says so."""
+    onnx = pytest.importorskip("onnx")
+    monkeypatch.setattr(portable, "FLOAT16_TOLERANCE", 0.0)
+    info = untrained_onnx_export(tmp_path, Options(crop_size=32))
+    model = onnx.load(tmp_path / ONNX_DIR / "model.onnx")
+    assert info["weights"] == "float32" and info["max_difference_grey_levels"] < 0.01
+    assert {weight.data_type for weight in model.graph.initializer} <= {
+        onnx.TensorProto.FLOAT, onnx.TensorProto.INT64, onnx.TensorProto.INT32}
