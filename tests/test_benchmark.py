@@ -80,8 +80,8 @@ def test_benchmark_prints_its_json():
     assert report["config"]["batch_size"] == 2 and report["replicas"] == 1
     assert report["train_flops_per_step"] == 2 * DEFAULT_STEP_FLOPS  # 2 images a step
     # measured, so only positive; the derived numbers must agree with them
-    for key in ("train_images_per_sec", "inference_images_per_sec", "export_images_per_sec",
-                "matmul_peak_gflops", "peak_memory_mib"):
+    for key in ("train_images_per_sec", "train_cpu_ms_per_image", "inference_images_per_sec",
+                "export_images_per_sec", "matmul_peak_gflops", "peak_memory_mib"):
         assert report[key] > 0, key
     # achieved = FLOPs per image x images per second, each rounded in the report
     per_image_gflop = DEFAULT_STEP_FLOPS / 1e9
@@ -91,6 +91,17 @@ def test_benchmark_prints_its_json():
     fraction = report["achieved_gflops"] / peak
     rounding = 5e-5 + 0.005 / peak + 0.05 * fraction / peak
     assert abs(report["fraction_of_peak"] - fraction) <= rounding
+
+
+def test_the_drawn_preset_is_timed_with_its_style_bank():
+    result = subprocess.run(
+        [sys.executable, str(TOOLS / "benchmark.py"), "--preset", "drawn", "--steps", "3",
+         "--batches", "3", "--matmul_seconds", "0", "--export_images", "2"],
+        capture_output=True, text=True, timeout=300, cwd=REPO, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout)
+    assert report["config"]["sketch_styles"] == ["outline", "marker", "contour"]
+    assert report["style_bank_seconds_per_pair"] > 0 and report["train_images_per_sec"] > 0
 
 
 def test_the_original_tf1_graph_has_our_parameter_count():

@@ -23,6 +23,7 @@ from helpers import (
 )
 
 from models.imageio import load_images
+from models.styles import STYLES
 
 STEPS = 1500
 HAIR, CENTRE = np.s_[2:14, 16:48], np.s_[24:44, 20:44]  # rows, columns of a 64x64 face
@@ -75,12 +76,18 @@ def draw_a_whole_face(browser) -> None:
 
 @needs_chromium
 def test_a_face_drawn_on_the_page_comes_back_as_a_face(exports, tmp_path):
+    from selenium.webdriver.support.ui import Select
+
     root, mean_photo = exports
     distance, hair_shade = {}, {}
     for preset in ("liao", "drawn"):
         with served(root / f"{preset}_export") as url, \
                 chromium(tmp_path / f"profile_{preset}") as browser:
             browser.get(url + "/")
+            pen = Select(browser.find_element("id", "pen-width"))
+            assert pen.first_selected_option.text == "3"  # a width drawn trains on
+            trained = sorted({width for _, widths in STYLES.values() for width in widths})
+            assert [int(option.text) for option in pen.options] == trained
             draw_a_whole_face(browser)
             face = decode(translate_on_page(browser)).astype(np.float32)
             assert console_errors(browser) == []

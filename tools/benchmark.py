@@ -109,11 +109,13 @@ def machine() -> str:
     return f"{', '.join(gpus)} (host: {cpu})" if gpus else cpu
 
 
-def timed(function, *args) -> float:
+def timed(function, *args) -> tuple[float, float]:
+    """Seconds of one call after a warm-up call: wall-clock, and this process's CPU time
+    (all its threads; steadier than the wall-clock on a machine shared with other jobs)."""
     function(*args)  # trace and warm up
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     function(*args)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu_start
 
 
 def benchmark(options: Options) -> dict:
@@ -140,7 +142,7 @@ def benchmark(options: Options) -> dict:
         for _ in tf.range(steps):
             step_once()
 
-    train_seconds = timed(train_steps, tf.constant(FLAGS.steps))
+    train_seconds, train_cpu_seconds = timed(train_steps, tf.constant(FLAGS.steps))
     translate = tf.function(lambda x: model.generator(x, training=False))
     batch = tf.random.uniform([options.batch_size, crop, crop, prep.channels[0]], -1, 1)
 
@@ -148,7 +150,7 @@ def benchmark(options: Options) -> dict:
         for _ in range(FLAGS.batches):
             translate(batch).numpy()
 
-    infer_seconds = timed(translate_all)
+    infer_seconds, _ = timed(translate_all)
     # The export translates a request's images one by one inside one graph call.
     translator = Translator(model.generator, preprocessing(options, training=False))
     request = tf.random.uniform([FLAGS.export_images, crop, crop, 3])
@@ -158,7 +160,7 @@ def benchmark(options: Options) -> dict:
         for _ in range(export_calls):
             translator.translate_floats(request)["images"].numpy()
 
-    export_seconds = timed(export_all)
+    export_seconds, _ = timed(export_all)
     flops = train_step_flops(model) * global_batch
     achieved = flops * FLAGS.steps / train_seconds / 1e9
     peak = matmul_gflops(FLAGS.matmul_seconds) if FLAGS.matmul_seconds > 0 else None
@@ -169,6 +171,8 @@ def benchmark(options: Options) -> dict:
         "replicas": strategy.num_replicas_in_sync,
         "machine": machine(),
         "train_images_per_sec": round(FLAGS.steps * global_batch / train_seconds, 1),
+        "train_cpu_ms_per_image": round(1000 * train_cpu_seconds / (FLAGS.steps * global_batch),
+                                        2),
         "inference_images_per_sec": round(
             FLAGS.batches * options.batch_size / infer_seconds, 1),
         "export_images_per_sec": round(export_calls * FLAGS.export_images / export_seconds, 1),

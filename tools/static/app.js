@@ -20,7 +20,8 @@ function say(message, isError = false) {
 
 // ---------------------------------------------------------------------------- drawing
 
-const STROKE_WIDTHS = {pen: 3, eraser: 16};  // in canvas pixels
+const penWidth = document.getElementById("pen-width");  // in canvas pixels
+const STROKE_WIDTHS = {pen: () => Number(penWidth.value), eraser: () => 16};
 const STROKE_COLOURS = {pen: "black", eraser: "white"};
 const history = [];  // canvas snapshots before each change, for undo
 let tool = "pen";
@@ -53,7 +54,7 @@ canvas.addEventListener("pointerdown", (event) => {
   remember();
   drawing = true;
   context.strokeStyle = STROKE_COLOURS[tool];
-  context.lineWidth = STROKE_WIDTHS[tool];
+  context.lineWidth = STROKE_WIDTHS[tool]();
   context.lineCap = context.lineJoin = "round";
   context.beginPath();
   context.moveTo(...position(event));
