@@ -113,7 +113,12 @@ def test_a_rerun_skips_what_is_done_and_guards_its_variants(experiment):
 
 def test_only_some_folds_are_run_and_reported(experiment, tmp_path):
     output_dir, args, _ = experiment
-    part = crossval_run(*args, "--only_folds", "1")
+    split = args.index("--")  # flags after it go to pix2pix.py
+
+    def with_folds(folds: str):
+        return crossval_run(*args[:split], "--only_folds", folds, *args[split:])
+
+    part = with_folds("1")
     assert part.returncode == 0, part.stderr[-2000:]
     assert "2 of 2 folds already done; 0 to run" in part.stdout  # one fold x two variants
     content = json.loads((output_dir / "summary.json").read_text())
@@ -122,7 +127,7 @@ def test_only_some_folds_are_run_and_reported(experiment, tmp_path):
     assert content["images"]["base"]["dropout"]["names"] == held_out
     assert "4 held-out images, folds 1 of 2," in (output_dir / "summary.md").read_text()
     for wrong in ("2", "x", ""):
-        result = crossval_run(*args, "--only_folds", wrong)
+        result = with_folds(wrong)
         assert result.returncode == 1
         assert f"crossval.py: error: --only_folds '{wrong}': expected fold numbers from 0 " \
                "to 1" in result.stderr

@@ -38,7 +38,7 @@ def exports(tmp_path_factory, sketchtoface):
         pix2pix("--mode", "train", "--preset", preset, "--input_dir",
                 sketchtoface.sketches / "Combine", "--output_dir", root / preset,
                 "--max_steps", STEPS, "--seed", 1, "--summary_freq", 0,
-                "--progress_freq", 0, "--save_freq", 0)
+                "--progress_freq", 0, "--save_freq", 0, timeout=1800)  # ~30 s alone
         pix2pix("--mode", "export", "--checkpoint", root / preset, "--output_dir",
                 root / f"{preset}_export", "--noinference_dropout", "--seed", 1, "--swap_rb")
     _, pairs = load_images(sketchtoface.sketches / "Combine")
