@@ -70,13 +70,18 @@ def test_spectral_norm_flops_are_the_wrapped_convs(n_layers):
     assert benchmark.conv_flops(normalised) == benchmark.conv_flops(plain) > 0
 
 
-def test_benchmark_prints_its_json():
+def benchmark_report(*flags: str) -> dict:
+    """tools/benchmark.py's JSON for a few steps and batches with these flags."""
     result = subprocess.run(
         [sys.executable, str(TOOLS / "benchmark.py"), "--steps", "3", "--batches", "3",
-         "--matmul_seconds", "0.05", "--batch_size", "2", "--export_images", "2"],
+         "--export_images", "2", *flags],
         capture_output=True, text=True, timeout=300, cwd=REPO, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_benchmark_prints_its_json():
+    report = benchmark_report("--matmul_seconds", "0.05", "--batch_size", "2")
     assert report["config"]["batch_size"] == 2 and report["replicas"] == 1
     assert report["train_flops_per_step"] == 2 * DEFAULT_STEP_FLOPS  # 2 images a step
     # measured, so only positive; the derived numbers must agree with them
@@ -94,12 +99,7 @@ def test_benchmark_prints_its_json():
 
 
 def test_the_drawn_preset_is_timed_with_its_style_bank():
-    result = subprocess.run(
-        [sys.executable, str(TOOLS / "benchmark.py"), "--preset", "drawn", "--steps", "3",
-         "--batches", "3", "--matmul_seconds", "0", "--export_images", "2"],
-        capture_output=True, text=True, timeout=300, cwd=REPO, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout)
+    report = benchmark_report("--preset", "drawn", "--matmul_seconds", "0")
     assert report["config"]["sketch_styles"] == ["outline", "marker", "contour"]
     assert report["style_bank_seconds_per_pair"] > 0 and report["train_images_per_sec"] > 0
 
