@@ -1,23 +1,14 @@
-"""A pix2pix model built from Options: its pre-processing, networks and optimisers."""
+"""A pix2pix model built from Options: the generator alone (inference), or the whole GAN
+with its optimisers (training)."""
 
 from __future__ import annotations
+
+import keras
 
 from models.data import Preprocessing
 from models.networks import build_discriminator, build_generator
 from models.options import Options
 from models.pix2pix import LinearDecay, Pix2Pix
-
-
-def preprocessing(options: Options, training: bool = False) -> Preprocessing:
-    """The pre-processing the options ask for; outside training, no flip and no crop."""
-    return Preprocessing(
-        which_direction=options.which_direction,
-        lab_colorization=options.lab_colorization,
-        crop_size=options.crop_size,
-        scale_size=options.scale_size if training else options.crop_size,
-        flip=options.flip and training,
-        aspect_ratio=options.aspect_ratio,
-        labels=options.labels)
 
 
 def decay_steps(decay_epochs: int, total_steps: int | None,
@@ -29,19 +20,24 @@ def decay_steps(decay_epochs: int, total_steps: int | None,
     return min(decay_epochs * (steps_per_epoch or 0), total_steps or 0)
 
 
+def generator_of(options: Options) -> keras.Model:
+    """The U-Net the options describe: all that test, export and translate build."""
+    in_channels, out_channels = Preprocessing(options).channels
+    return build_generator(
+        crop_size=options.crop_size, ngf=options.ngf, in_channels=in_channels,
+        out_channels=out_channels, decoder=options.decoder,
+        separable_conv=options.separable_conv, inference_dropout=options.inference_dropout,
+        seed=options.seed, sync_norm=options.sync_batch_norm)  # sync: training only
+
+
 def build_pix2pix(options: Options, total_steps: int | None = None,
                   steps_per_epoch: int | None = None) -> Pix2Pix:
     """Generator, discriminator and optimisers, configured by flag values; in training,
     `total_steps` and `steps_per_epoch` place --lr_decay_epochs' linear decay."""
-    in_channels, out_channels = preprocessing(options).channels
-    sync_norm = options.sync_batch_norm  # training only: one replica elsewhere
+    in_channels, out_channels = Preprocessing(options).channels
+    sync_norm = options.sync_batch_norm
     gan_loss = options.gan_loss
-    generator = build_generator(
-        crop_size=options.crop_size, ngf=options.ngf, in_channels=in_channels,
-        out_channels=out_channels, decoder=options.decoder,
-        separable_conv=options.separable_conv,
-        inference_dropout=options.inference_dropout, seed=options.seed,
-        sync_norm=sync_norm)
+    generator = generator_of(options)  # first: the initial draws follow the build order
     discriminator = build_discriminator(
         crop_size=options.crop_size, ndf=options.ndf, in_channels=in_channels,
         target_channels=out_channels, n_layers=options.n_layers_d, sync_norm=sync_norm,

@@ -7,12 +7,16 @@ become uint8 images.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
 import numpy as np
 import tensorflow as tf
 
 from models.errors import UsageError
+from models.imageio import load_images
+from models.labels import Labels
+from models.options import DataOptions
 
 # --- colour spaces for --lab_colorization: sRGB <-> CIE L*a*b* (D65), per pixel ---
 
@@ -47,34 +51,41 @@ def lab_to_rgb(lab):
 
 @dataclass(frozen=True)
 class Preprocessing:
-    """How stored images become model tensors, as set by the flags."""
+    """How stored images become model tensors, as the data options say; outside training
+    (test, export) without flips or crops."""
 
-    which_direction: str = "BtoA"
-    lab_colorization: bool = False
-    crop_size: int = 64
-    scale_size: int = 64
-    flip: bool = True
-    aspect_ratio: float = 1.0
-    labels: tuple[str, ...] = ()  # --label_pattern's label set; each adds an input plane
+    data: DataOptions = field(default_factory=DataOptions)
+    training: bool = False
+
+    @property
+    def crop_size(self) -> int:
+        return self.data.crop_size
+
+    @property
+    def scale_size(self) -> int:
+        """Training scales to --scale_size before cropping; elsewhere straight to the crop."""
+        return (self.data.scale_size or self.crop_size) if self.training else self.crop_size
+
+    @property
+    def flip(self) -> bool:
+        return self.data.flip and self.training
+
+    @property
+    def labels(self) -> Labels:
+        return self.data.label_set
 
     @property
     def image_channels(self) -> tuple[int, int]:
         """(input, target) image channels: lab splits L (1) from ab (2)."""
-        if not self.lab_colorization:
+        if not self.data.lab_colorization:
             return 3, 3
-        return (1, 2) if self.which_direction == "AtoB" else (2, 1)
+        return (1, 2) if self.data.which_direction == "AtoB" else (2, 1)
 
     @property
     def channels(self) -> tuple[int, int]:
         """(input, target) channels of the model: the input image, then one plane per label."""
         image_in, image_out = self.image_channels
         return image_in + len(self.labels), image_out
-
-    def label_index(self, label: str) -> int:
-        if label not in self.labels:
-            raise UsageError(f"label {label!r} was not seen in training; the model knows "
-                             f"{', '.join(self.labels)}")
-        return self.labels.index(label)
 
     def add_label(self, inputs, label_index):
         """Conditions an input on its label: one constant plane per label, 1 for its own
@@ -95,14 +106,14 @@ class Preprocessing:
     def split(self, image):
         """A stored uint8 image => (inputs, targets) in [-1, 1]."""
         image = tf.image.convert_image_dtype(image, tf.float32)
-        if self.lab_colorization:
+        if self.data.lab_colorization:
             # One colour image is the pair: brightness (A) and colour (B)
             lab = rgb_to_lab(image)
             a_image, b_image = lab[..., :1] / 50 - 1, lab[..., 1:] / 110
         else:
             half = tf.shape(image)[-2] // 2
             a_image, b_image = image[..., :half, :] * 2 - 1, image[..., half:, :] * 2 - 1
-        return (a_image, b_image) if self.which_direction == "AtoB" else (b_image, a_image)
+        return (a_image, b_image) if self.data.which_direction == "AtoB" else (b_image, a_image)
 
     def augment(self, inputs, targets, seed=None):
         """Resize to scale_size, then one flip and one crop for both images, drawn from
@@ -127,7 +138,7 @@ class Preprocessing:
 
     def brightness(self, inputs, targets=None):
         """The A image, which in lab mode is the brightness (L) that to_rgb colours."""
-        return self.image_part(inputs) if self.which_direction == "AtoB" else targets
+        return self.image_part(inputs) if self.data.which_direction == "AtoB" else targets
 
     def single(self, image, resized: bool = False):
         """One unpaired image (a user's sketch, any size, uint8 or float in [0, 1]) => its
@@ -135,7 +146,7 @@ class Preprocessing:
         `resized`: the image is crop_size square already, resampled as augment does (by a
         browser: ONNX and TensorFlow.js have no area resampling), so no resize op is made."""
         # Side by side with itself it is an A|B pair whose halves are both the image.
-        pair = image if self.lab_colorization else tf.concat([image, image], axis=-2)
+        pair = image if self.data.lab_colorization else tf.concat([image, image], axis=-2)
         inputs, targets = self.split(pair)
         return inputs if resized else self.augment(inputs, targets)[0]
 
@@ -146,8 +157,8 @@ class Preprocessing:
         In lab mode a 2-channel (ab) image needs the brightness (L) image it colours.
         """
         height = images.shape[1]
-        if width is None and self.aspect_ratio != 1.0:
-            width = round(height * self.aspect_ratio)
+        if width is None and self.data.aspect_ratio != 1.0:
+            width = round(height * self.data.aspect_ratio)
         if width is not None:
             images = tf.image.resize(images, [height, width], method="bicubic")
             if brightness is not None:
@@ -162,6 +173,16 @@ class Preprocessing:
         """to_rgb's images as uint8."""
         return tf.image.convert_image_dtype(self.to_rgb(images, brightness, width), tf.uint8,
                                             saturate=True)
+
+
+def load_examples(options: DataOptions, input_dir: str) -> tuple[list[str], np.ndarray]:
+    """The image files of a folder (names, uint8 images) for train and test, with the way
+    to fetch SketchToFace's when its default folder is missing."""
+    if not os.path.isdir(input_dir) and input_dir.startswith("sketches"):
+        raise UsageError(f"--input_dir {input_dir} does not exist; fetch the SketchToFace "
+                         "data with: python tools/download-dataset.py sketches (installed: "
+                         "pix2pix-download sketches)")
+    return load_images(input_dir, paired=not options.lab_colorization)
 
 
 def _examples(images: np.ndarray, label_indices, *extra: np.ndarray) -> tf.data.Dataset:

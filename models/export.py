@@ -1,4 +1,5 @@
-"""The exportable translator: a trained generator wrapped with its pre- and post-processing.
+"""`--mode export` and what it writes: a trained generator wrapped with its pre- and
+post-processing.
 
 `Translator` is a tf.Module whose tf.functions do everything in the graph (decode, resize,
 generate, encode), so `tf.saved_model.save` writes a SavedModel that plain TensorFlow (or TF
@@ -9,14 +10,18 @@ use `Preprocessing` from models/data.py, so they make the same images.
 from __future__ import annotations
 
 import os
+import shutil
 
 import tensorflow as tf
 
+from models.checkpoints import load_generator, trained_options
 from models.data import Preprocessing
-from models.errors import UsageError
+from models.errors import UsageError, file_errors
 from models.imageio import over_white
-from models.labels import check_labels
+from models.labels import Labels
 from models.layers import dropout_layers, portable
+from models.options import Options
+from models.portable import ONNX_DIR, converter, write_onnx
 
 SERVING = "serving_default"  # encoded images in, encoded images out
 FLOAT = "float_images"  # [n, crop, crop, 3] floats in [0, 1] in and out
@@ -47,16 +52,16 @@ class Translator(tf.Module):
     mode runs it, since the generator normalises with the statistics of its batch."""
 
     def __init__(self, generator, prep: Preprocessing, filetype: str = "png",
-                 swap_rb: bool = False, label_pattern: str | None = None):
+                 swap_rb: bool = False):
         super().__init__(name="translator")
         self.generator = generator
         # Keras's SeedGenerator is no tf.Module, so its state (dropout's noise sequence)
         # would go unsaved; listing every variable here tracks it. It advances per call.
         self.generator_variables = list(generator.variables)
         # Saved with the model, so that whoever loads it can list and check the labels
-        self.labels = tf.Variable(list(prep.labels), dtype=tf.string, trainable=False,
+        self.labels = tf.Variable(list(prep.labels.known), dtype=tf.string, trainable=False,
                                   shape=[None], name="labels")
-        self.label_pattern = tf.Variable(label_pattern or "", trainable=False,
+        self.label_pattern = tf.Variable(prep.labels.pattern or "", trainable=False,
                                          name="label_pattern")
         self._prep = prep
         self._swap_rb = swap_rb
@@ -74,11 +79,11 @@ class Translator(tf.Module):
 
     def _label_weights(self, label):
         """A label's planes: one-hot; an empty label weighs every label equally."""
-        known = tf.constant(self._prep.labels)
+        known = tf.constant(self._prep.labels.known)
         matches = tf.cast(tf.equal(known, label), tf.float32)
         tf.debugging.assert_equal(
             tf.logical_or(tf.equal(label, ""), tf.reduce_any(matches > 0)), True,
-            message=f"unknown label; this model knows {', '.join(self._prep.labels)}")
+            message=f"unknown label; this model knows {', '.join(self._prep.labels.known)}")
         uniform = tf.fill(tf.shape(matches), 1 / len(self._prep.labels))
         return tf.cond(tf.equal(label, ""), lambda: uniform, lambda: matches)
 
@@ -178,15 +183,14 @@ class ImageTranslator:
     """A serving function (a Translator's, or a loaded SavedModel's) as a Python call:
     encoded images (and labels, for a labelled model) in, (keys, encoded translations) out."""
 
-    def __init__(self, serve, path: str | None = None, labels=(), label_pattern: str = ""):
+    def __init__(self, serve, path: str | None = None, labels: Labels | None = None):
         self._serve = serve
         self.path = path  # the SavedModel's folder, when loaded from one
-        self.labels = tuple(labels)
-        self.label_pattern = label_pattern
+        self.labels = labels or Labels()
 
     @classmethod
     def wrap(cls, translator: Translator) -> ImageTranslator:
-        return cls(translator.serve, None, *_labels_of(translator))
+        return cls(translator.serve, None, _labels_of(translator))
 
     @classmethod
     def load(cls, path: str) -> ImageTranslator:
@@ -200,17 +204,16 @@ class ImageTranslator:
         except (OSError, tf.errors.OpError) as error:
             reason = str(error).strip().splitlines()[0]
             raise UsageError(f"{model_dir}: not a SavedModel that loads ({reason})") from None
-        return cls(loaded.signatures[SERVING], model_dir, *_labels_of(loaded))
+        return cls(loaded.signatures[SERVING], model_dir, _labels_of(loaded))
 
     def __call__(self, images: list[bytes], keys: list[str] | None = None,
                  labels: list[str] | None = None):
         """Raises UsageError for bytes that are not an image, or an unknown label."""
         keys = keys if keys is not None else [str(i) for i in range(len(images))]
         inputs = {"image": tf.constant(images, tf.string), "key": tf.constant(keys, tf.string)}
+        self.labels.check(labels or [])
         if self.labels:  # "" weighs every label equally
-            labels = labels if labels is not None else [""] * len(images)
-            check_labels(labels, self.labels)
-            inputs["label"] = tf.constant(labels, tf.string)
+            inputs["label"] = tf.constant(labels or [""] * len(images), tf.string)
         try:
             result = self._serve(**inputs)
         except tf.errors.InvalidArgumentError as error:
@@ -222,10 +225,49 @@ class ImageTranslator:
                 list(result["image_bytes"].numpy()))
 
 
-def _labels_of(module) -> tuple[tuple[str, ...], str]:
-    """The label set and pattern a Translator (or a loaded export of one) was saved with;
-    exports made before labels existed have neither."""
+def _labels_of(module) -> Labels:
+    """The labels a Translator (or a loaded export of one) was saved with; exports made
+    before labels existed have none."""
     if not hasattr(module, "labels"):
-        return (), ""
-    return (tuple(label.decode() for label in module.labels.numpy()),
-            module.label_pattern.numpy().decode())
+        return Labels()
+    return Labels(tuple(label.decode() for label in module.labels.numpy()),
+                  module.label_pattern.numpy().decode() or None)
+
+
+# ----------------------------------------------------------------------------- --mode export
+
+
+def translator(options: Options) -> Translator:
+    """The trained generator in --checkpoint with the pre- and post-processing around it
+    (`options`: as trained_options gives them)."""
+    return Translator(load_generator(options), Preprocessing(options), options.output_filetype,
+                      swap_rb=options.swap_rb)
+
+
+def export(options: Options) -> None:
+    """A SavedModel in OUTPUT_DIR/1 (TF Serving's versioned layout), options.json beside;
+    with --format onnx, OUTPUT_DIR/onnx/ too."""
+    version_dir = os.path.join(options.output_dir, "1")
+    if os.path.exists(version_dir) and not options.overwrite:
+        raise UsageError(f"--output_dir {options.output_dir} already holds an export; "
+                         "choose another folder or pass --overwrite")
+    if options.format == "onnx":
+        converter()  # the optional extra is installed, before anything is written
+    options = trained_options(options)
+    module = translator(options)
+    partial = version_dir + ".partial"  # a half-written export is never left as 1/
+    with file_errors(partial):
+        shutil.rmtree(partial, ignore_errors=True)
+        try:
+            save(module, partial)
+        except tf.errors.OpError as error:  # e.g. an unwritable folder, seen by TensorFlow
+            raise UsageError(f"{partial}: {error.message.strip().splitlines()[0]}") from None
+        shutil.rmtree(version_dir, ignore_errors=True)
+        os.replace(partial, version_dir)
+    options.save(options.output_dir)
+    print(f"exported {version_dir}")
+    if options.format == "onnx":
+        folder = os.path.join(options.output_dir, ONNX_DIR)
+        info = write_onnx(module, folder, options)
+        print(f"exported {folder} ({info['weights']} weights, within "
+              f"{info['max_difference_grey_levels']:.3f} grey levels of TensorFlow)")

@@ -127,6 +127,13 @@ def dropout_layers(model: keras.Model) -> list[InferenceDropout]:
             if isinstance(layer, InferenceDropout) and layer.at_inference]
 
 
+def reseed_dropout(model: keras.Model, seed: int) -> None:
+    """Restart every dropout layer's random sequence: the same seed, the same outputs."""
+    dropouts = [layer for layer in model.layers if isinstance(layer, InferenceDropout)]
+    for index, layer in enumerate(dropouts):
+        layer.reseed(seed + index)
+
+
 @contextlib.contextmanager
 def portable(model: keras.Model, dropout_noise: Sequence[tf.Tensor] = ()) -> Iterator[None]:
     """While a tf.function traces `model` for another runtime (ONNX, TensorFlow.js):

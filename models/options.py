@@ -1,106 +1,226 @@
-"""A run's options: one immutable, typed object shared by every mode, the tools and
-options.json.
+"""A run's options, each declared once: one typed, immutable field with its default, help
+and choices, from which pix2pix.py's flags, options.json and the validation all come.
 
-The field defaults are the SketchToFace defaults, and pix2pix.py's flags take theirs
-from here, so there is one list of defaults. `PRESETS` are named sets of training
-defaults that flags given explicitly override.
+The fields fall into groups, each its own dataclass: what to run (`RunOptions`), how
+images become tensors (`DataOptions`, which is all that `Preprocessing` reads), the
+networks (`NetworkOptions`), the training recipe (`TrainingOptions`) and how it runs on
+the machine (`RuntimeOptions`). `Options` is all of them, flat: `options.crop_size`.
+Fields marked `kept` define a trained model; test, export and a resumed run take them
+from the training run's options.json. `PRESETS` are named sets of training defaults
+that flags given explicitly override.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
+import random
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from absl import flags
 
 from models.errors import UsageError, file_errors
+from models.labels import Labels
 from models.styles import PENCIL, STYLES, check_styles
 
-# The fields that define a trained model: test, export and a resumed training run take
-# them from the checkpoint folder's options.json.
-MODEL_FIELDS = ("which_direction", "lab_colorization", "crop_size", "ngf", "ndf",
-                "n_layers_d", "decoder", "separable_conv", "spectral_norm", "gan_loss",
-                "lr_decay_epochs", "ema_decay", "label_pattern", "labels")
+# mode => (input_dir, output_dir) when not given: Liao's layout
+DEFAULT_DIRS = {
+    "train": ("sketches/Combine", "sketches_train"),
+    "test": ("sketches/test", "sketches_test"),
+    "export": (None, "sketches_export"),
+    "translate": (None, "sketches_translate"),
+}
 
-# "liao" is the SketchToFace run as published; "improved" is the best recipe that
-# cross-validation measured on SketchToFace (README, "Beyond the original").
+# "liao" is the SketchToFace run as published; the others are measured in docs/experiments.md
 PRESETS: dict[str, dict] = {
     "liao": {},
     # the moving average of G's weights with a linear decay over the second half of the
-    # default 200 epochs: -3.8% L1 in the 40-epoch screening, but at 200 epochs level with
-    # liao on every score (README); kept as the best measured, as nothing beat liao there
+    # default 200 epochs: -3.8% L1 in the 40-epoch screening, level with liao at 200
     "improved": {"ema_decay": 0.999, "lr_decay_epochs": 100},
-    # Liao's recipe trained on drawn-style sketches half the time: faces from the line
-    # drawings people make, at no cost on pencil sketches (docs/experiments.md)
+    # Liao's recipe trained on drawn-style sketches half the time: faces from line drawings
     "drawn": {"sketch_styles": tuple(STYLES), "sketch_style_prob": 0.5},
 }
 
 
+def registered(module: str, registry: str) -> Callable[[], list[str]]:
+    """The names in a registry of a module that imports TensorFlow, looked up only when
+    needed, so that reading options (tools/serve.py, the tests) stays quick."""
+    return lambda: list(getattr(importlib.import_module(module), registry))
+
+
+def option(default: Any, help: str, *, choices: Sequence[str] | Callable[[], list[str]] = (),
+           kept: bool = False, flag: bool = True) -> Any:
+    """A field with what its flag needs: `help`, `choices` (names, or a function giving
+    a registry's names), `kept` (defines a trained model) and `flag` (False: set by
+    the program, not the user)."""
+    return dataclasses.field(default=default, metadata={
+        "help": help, "choices": choices, "kept": kept, "flag": flag})
+
+
+def choices_of(field: dataclasses.Field) -> list[str]:
+    choices = field.metadata["choices"]
+    return list(choices() if callable(choices) else choices)
+
+
 @dataclass(frozen=True)
-class Options:
-    mode: str = "train"
-    preset: str = "liao"
-    input_dir: str | None = None
-    output_dir: str | None = None
-    seed: int | None = None
-    checkpoint: str | None = None
-    # training length and what it reports
-    max_steps: int | None = None
-    max_epochs: int = 200
-    summary_freq: int = 100
-    progress_freq: int = 50
-    trace_freq: int = 0
-    display_freq: int = 0
-    save_freq: int = 5000
-    # data
-    which_direction: str = "BtoA"
-    lab_colorization: bool = False
-    crop_size: int = 64
-    scale_size: int | None = None  # None: crop_size
-    flip: bool = True
-    aspect_ratio: float = 1.0
-    batch_size: int = 1
-    label_pattern: str | None = None
-    label: str | None = None
-    labels: tuple[str, ...] = ()  # found in training by label_pattern
-    shuffle_labels: bool = False
-    sketch_styles: tuple[str, ...] = ()  # drawn styles mixed into training (models/styles.py)
-    sketch_style_prob: float = 0.5
-    input_style: str = PENCIL  # test: the style the test sketches are redrawn in
-    # networks
-    ngf: int = 16
-    ndf: int = 16
-    n_layers_d: int = 1
-    decoder: str = "auto"
-    separable_conv: bool = False
-    spectral_norm: bool = False
-    inference_dropout: bool = True
-    # optimisation
-    gan_loss: str = "vanilla"
-    lr: float = 0.0002
-    lr_decay_epochs: int = 0
-    ema_decay: float = 0.0
-    beta1: float = 0.5
-    l1_weight: float = 100.0
-    gan_weight: float = 1.0
-    # outputs
-    output_filetype: str = "png"
-    swap_rb: bool = False
-    format: str = "savedmodel"  # export: also "onnx", the browser's model
-    overwrite: bool = False
-    # how it runs
-    intra_op_threads: int | None = None
-    inter_op_threads: int | None = None
-    strategy: str = "auto"
-    cpu_devices: int = 1
-    sync_batch_norm: bool = False
-    mixed_precision: str = "off"
-    xla: bool = False
+class RunOptions:
+    mode: str = option("train", "What to do.", choices=tuple(DEFAULT_DIRS))
+    preset: str = option(
+        "liao", "Training recipe: 'liao' (SketchToFace as published), 'improved' (a moving "
+        "average and lr decay; see the README) or 'drawn' (liao, also trained on drawn-style "
+        "sketches: faces from line drawings). Flags given explicitly override it.",
+        choices=tuple(PRESETS))
+    input_dir: str | None = option(
+        None, "Folder of A|B images (default: sketches/Combine for train, sketches/test for "
+        "test); for translate, one image or a folder of single images.")
+    output_dir: str | None = option(None, "Where to write (default: sketches_<mode>).")
+    seed: int | None = option(None, "Random seed (default: a random one, printed and saved).")
+    checkpoint: str | None = option(
+        None, "Folder of a training run: train resumes it, test and export load it, each with "
+        "the model flags it was trained with; translate also takes an export's folder "
+        "(default for test, export and translate: sketches_train).")
+    overwrite: bool = option(False, "Allow writing over an earlier run's outputs.")
+    output_filetype: str = option("png", "Format of written images.", choices=("png", "jpeg"))
+    format: str = option(
+        "savedmodel", "Export: 'onnx' also writes OUTPUT_DIR/onnx/ (model.onnx and the "
+        "model.json a page reads), the model that browsers run (tools/serve.py --site) and "
+        "onnxruntime runs without TensorFlow; needs pip install -e \".[onnx]\".",
+        choices=("savedmodel", "onnx"))
+    swap_rb: bool = option(
+        False, "Export and translate: the training photos had red and blue swapped "
+        "(SketchToFace's have), so swap them back: the model then takes and gives natural "
+        "colours. Recorded in the export.")
+    label: str | None = option(None, "Test and translate: the label of files whose names do "
+                               "not match the model's --label_pattern.")
+    input_style: str = option(
+        PENCIL, f"Test: redraw each test sketch in this drawn style ({', '.join(STYLES)}; "
+        f"seeded by --seed) before translating it; '{PENCIL}' keeps it as it is.")
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    which_direction: str = option("BtoA", "Translate A to B or B to A.",
+                                  choices=("AtoB", "BtoA"), kept=True)
+    lab_colorization: bool = option(
+        False, "Single colour images: learn colour (ab) from brightness (L).", kept=True)
+    crop_size: int = option(64, "Model input size; sets the U-Net depth (64: 6 levels, "
+                            "256: 8).", kept=True)
+    scale_size: int | None = option(
+        None, "Scale images to this size before cropping to --crop_size (default: "
+        "--crop_size; larger: random jitter).")
+    flip: bool = option(True, "Flip training images horizontally.")
+    aspect_ratio: float = option(1.0, "Aspect ratio (width/height) of output images.")
+    label_pattern: str | None = option(
+        None, "Condition G and D on a label: the first capture group of this regular "
+        "expression searched in each file name (without extension); SketchToFace's gender: "
+        "'^([fm])'.", kept=True)
+    labels: tuple[str, ...] = option((), "The label set training found by --label_pattern.",
+                                     kept=True, flag=False)
+
+    @property
+    def label_set(self) -> Labels:
+        return Labels(tuple(self.labels or ()), self.label_pattern)
+
+
+@dataclass(frozen=True)
+class NetworkOptions:
+    ngf: int = option(16, "Generator filters in the first conv layer.", kept=True)
+    ndf: int = option(16, "Discriminator filters in the first conv layer.", kept=True)
+    n_layers_d: int = option(1, "Discriminator layers between the first and the last (Liao "
+                             "1, Hesse 3).", kept=True)
+    decoder: str = option(
+        "auto", "U-Net decoder widths: 'liao' (SketchToFace), 'mirrored' (Hesse), or 'auto': "
+        "liao at crop 64, mirrored otherwise.", choices=("auto", "liao", "mirrored"), kept=True)
+    separable_conv: bool = option(False, "Use separable convolutions in the generator.",
+                                  kept=True)
+    spectral_norm: bool = option(
+        False, "Spectral normalisation of the discriminator's convolutions.", kept=True)
+    inference_dropout: bool = option(
+        True, "Keep dropout on at test and export time, as pix2pix does; "
+        "--noinference_dropout makes outputs deterministic.")
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    max_steps: int | None = option(None, "Number of training steps (overrides --max_epochs).")
+    max_epochs: int = option(200, "Number of training epochs.")
+    batch_size: int = option(1, "Images per batch.")
+    gan_loss: str = option(
+        "vanilla", "Adversarial loss: pix2pix's cross-entropy ('vanilla'), least squares "
+        "('lsgan') or 'hinge'.", choices=registered("models.pix2pix", "GAN_LOSSES"), kept=True)
+    lr: float = option(0.0002, "Initial learning rate for Adam.")
+    beta1: float = option(0.5, "Momentum term of Adam.")
+    l1_weight: float = option(100.0, "Weight on the L1 term of the generator loss.")
+    gan_weight: float = option(1.0, "Weight on the GAN term of the generator loss.")
+    lr_decay_epochs: int = option(
+        0, "Decay the learning rate linearly to zero over the last N epochs (0: constant, as "
+        "pix2pix).", kept=True)
+    ema_decay: float = option(
+        0.0, "Test and export with a moving average of the generator's weights, updated every "
+        "step with this decay (e.g. 0.999; 0: the weights as trained).", kept=True)
+    shuffle_labels: bool = option(
+        False, "Train on labels shuffled among the images (a control: what label "
+        "conditioning gains without the labels' meaning).")
+    sketch_styles: tuple[str, ...] = option(
+        (), f"Train also on drawn-style sketches: these styles ({', '.join(STYLES)}), each "
+        "pair's sketch redrawn in a random one of them with probability --sketch_style_prob "
+        "(models/styles.py).")
+    sketch_style_prob: float = option(
+        0.5, "With --sketch_styles: the probability that a training image's sketch is "
+        "replaced by a drawn-style copy.")
+    summary_freq: int = option(100, "Write TensorBoard summaries every N steps.")
+    progress_freq: int = option(50, "Print progress every N steps.")
+    trace_freq: int = option(0, "Profile one step every N steps (TensorBoard profiler).")
+    display_freq: int = option(0, "Write training images and index.html every N steps.")
+    save_freq: int = option(5000, "Save a checkpoint every N steps, 0 to disable.")
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    intra_op_threads: int | None = option(
+        None, "Threads inside one op (default: 1 at crop 64 and below, where it measured "
+        "fastest; else TensorFlow's choice).")
+    inter_op_threads: int | None = option(
+        None, "Ops run at once (default: 2 at crop 64 and below; else TensorFlow's choice).")
+    strategy: str = option(
+        "auto", "tf.distribute strategy for training: 'mirrored' over this machine's GPUs (or "
+        "--cpu_devices), 'multi_worker' over the machines in $TF_CONFIG, 'one_device', or "
+        "'auto': mirrored when several GPUs are visible.",
+        choices=("auto", "one_device", "mirrored", "multi_worker"))
+    cpu_devices: int = option(
+        1, "Without GPUs, split the CPU into this many devices for --strategy mirrored (to "
+        "try data parallelism on one machine).")
+    sync_batch_norm: bool = option(
+        False, "With several replicas, normalise with the statistics of the whole global "
+        "batch, as one device with that batch would, instead of each replica's own images.")
+    mixed_precision: str = option(
+        "off", "Compute in float16 (with loss scaling; for GPUs) or bfloat16, keeping float32 "
+        "weights.", choices=("off", "float16", "bfloat16"))
+    xla: bool = option(False, "Compile the train step with XLA, on one device (on CPU at "
+                       "64x64 it measured over 2x slower).")
+
+
+@dataclass(frozen=True)
+class Options(RuntimeOptions, TrainingOptions, NetworkOptions, DataOptions, RunOptions):
+    """Every option; the checks of their values are here and nowhere else."""
 
     def __post_init__(self):
-        object.__setattr__(self, "labels", tuple(self.labels or ()))  # null in old runs
-        object.__setattr__(self, "sketch_styles",
-                           check_styles(tuple(self.sketch_styles), "--sketch_styles"))
+        def set_(name: str, value) -> None:  # frozen: values are normalised on the way in
+            object.__setattr__(self, name, value)
+
+        set_("labels", tuple(self.labels or ()))  # null in old runs
+        set_("sketch_styles", check_styles(tuple(self.sketch_styles), "--sketch_styles"))
+        if self.scale_size is None:
+            set_("scale_size", self.crop_size)
+        for field in dataclasses.fields(self):
+            choices = choices_of(field)
+            if choices and getattr(self, field.name) not in choices:
+                raise UsageError(f"--{field.name} must be one of {', '.join(choices)}, got "
+                                 f"{getattr(self, field.name)}")
         if self.input_style != PENCIL:
             check_styles([self.input_style], "--input_style")
         if not 0 <= self.sketch_style_prob <= 1:
@@ -108,13 +228,14 @@ class Options:
         if self.lab_colorization and (self.sketch_styles or self.input_style != PENCIL):
             raise UsageError("--sketch_styles and --input_style redraw sketches; "
                              "--lab_colorization has none")
-        if self.scale_size is None:
-            object.__setattr__(self, "scale_size", self.crop_size)
         if self.scale_size < self.crop_size:
             raise UsageError(f"--scale_size {self.scale_size} is smaller than --crop_size "
                              f"{self.crop_size}")
-        if self.preset not in PRESETS:
-            raise UsageError(f"--preset must be one of {', '.join(PRESETS)}, got {self.preset}")
+        if self.crop_size < 4 or self.crop_size & (self.crop_size - 1):
+            raise UsageError(f"--crop_size must be a power of two of at least 4, got "
+                             f"{self.crop_size}")  # the U-Net halves it down to 1x1
+        if self.n_layers_d < 1:
+            raise UsageError(f"--n_layers_d must be at least 1, got {self.n_layers_d}")
 
     @property
     def input_half(self) -> str | None:
@@ -146,8 +267,8 @@ class Options:
                 json.dump(self.to_json(), file, sort_keys=True, indent=4)
 
     def trained(self) -> tuple[Options, list[str]]:
-        """These options with the model-defining ones of the training run in --checkpoint,
-        and the names of those that changed."""
+        """These options with the kept ones of the training run in --checkpoint, and the
+        names of those that changed."""
         path = os.path.join(self.checkpoint, "options.json")
         try:
             with open(path) as file:
@@ -160,14 +281,63 @@ class Options:
         except ValueError as error:
             raise UsageError(f"{path}: not valid JSON ({error})") from None
         trained = Options.from_json(content)
-        changes = {name: getattr(trained, name) for name in MODEL_FIELDS
+        changes = {name: getattr(trained, name) for name in KEPT
                    if name in content and getattr(trained, name) != getattr(self, name)}
         return self.replace(**changes), list(changes)
 
 
+FIELDS = {field.name: field for field in dataclasses.fields(Options)}
+KEPT = tuple(name for name, field in FIELDS.items() if field.metadata["kept"])
+NO_FLIP = "no_flip"  # Hesse's spelling of --noflip, kept as a flag of its own
+
+
+def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
+    """One absl flag per option, with the field's name, default and help (an enum for a
+    field with choices, a comma-separated list for a tuple). They belong to the module
+    that calls this, so that its --help lists them; defined once per process (pix2pix.py
+    and tools/benchmark.py both ask, and the tests import both)."""
+    for name, field in FIELDS.items():
+        if not field.metadata["flag"] or name in flag_values:
+            continue
+        default, help = field.default, field.metadata["help"]
+        if choices_of(field):
+            flag = flags.EnumFlag(name, default, help, choices_of(field))
+        elif isinstance(default, bool):
+            flag = flags.BooleanFlag(name, default, help)
+        elif isinstance(default, tuple):
+            flag = flags.Flag(flags.ListParser(), flags.CsvListSerializer(","), name,
+                              list(default), help)
+        else:
+            parser = {"int": flags.IntegerParser, "float": flags.FloatParser}.get(
+                field.type.split(" ")[0], flags.ArgumentParser)()
+            flag = flags.Flag(parser, flags.ArgumentSerializer(), name, default, help)
+        flags.DEFINE_flag(flag, flag_values)
+    if NO_FLIP not in flag_values:
+        flags.DEFINE_boolean(NO_FLIP, False, "Don't flip training images (Hesse's spelling).",
+                             flag_values=flag_values)
+
+
+flags.disclaim_key_flags()  # define_flags's flags are its caller's (for --help)
+
+
+def from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> Options:
+    """The parsed flags as Options: the preset's values for the flags not given, then the
+    mode's default folders and a random seed if none was given."""
+    values = {name: flag_values[name].value for name, field in FIELDS.items()
+              if field.metadata["flag"]}
+    given = {name for name in values if flag_values[name].present}
+    values = with_preset(values["preset"], given, values)
+    values["flip"] = values["flip"] and not flag_values[NO_FLIP].value
+    default_input, default_output = DEFAULT_DIRS.get(values["mode"], (None, None))
+    values["input_dir"] = values["input_dir"] or default_input
+    values["output_dir"] = values["output_dir"] or default_output
+    if values["seed"] is None:
+        values["seed"] = random.randint(0, 2**31 - 1)
+    return Options(**values)
+
+
 def with_preset(preset: str, given: set[str], values: dict) -> dict:
-    """Flag values with the preset's defaults for the flags not given explicitly."""
-    if preset not in PRESETS:
-        raise UsageError(f"--preset must be one of {', '.join(PRESETS)}, got {preset}")
-    return {**values, **{name: value for name, value in PRESETS[preset].items()
+    """Flag values with the preset's defaults for the flags not given explicitly (an
+    unknown preset is Options' to refuse)."""
+    return {**values, **{name: value for name, value in PRESETS.get(preset, {}).items()
                          if name not in given}}

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from models.errors import UsageError, file_errors
+from models.labels import Labels
 
 OPSET = 17
 ONNX_DIR = "onnx"  # in an export's folder, beside the SavedModel's version folder
@@ -181,8 +182,7 @@ class OnnxTranslator:
         except Exception as error:  # onnxruntime's errors share no narrower base class
             reason = str(error).strip().splitlines()[0]
             raise UsageError(f"{path}: not a model onnxruntime can load ({reason})") from None
-        self.labels = tuple(self.info["labels"])
-        self.label_pattern = self.info.get("label_pattern") or ""
+        self.labels = Labels(tuple(self.info["labels"]), self.info.get("label_pattern"))
         self._random = np.random.default_rng()
 
     def __call__(self, rgb: np.ndarray, label: str = "") -> np.ndarray:
@@ -193,7 +193,7 @@ class OnnxTranslator:
         image = resample(rgb / 255, area_weights(height, crop), area_weights(width, crop))
         feeds = {"image": image[np.newaxis].astype(np.float32)}
         for spec in self.info["inputs"][1:]:
-            feeds[spec["name"]] = (self._label_weights(label) if spec["name"] == "label" else
+            feeds[spec["name"]] = (self.labels.weights(label) if spec["name"] == "label" else
                                    self._random.random(spec["shape"], np.float32))
         translated = self.session.run(None, feeds)[0][0]
         stretched = max(1, round(crop * width / height))
@@ -201,10 +201,3 @@ class OnnxTranslator:
             translated = resample(translated, np.eye(crop), cubic_weights(crop, stretched))
         # as TensorFlow's convert_image_dtype(saturate=True) makes 8 bits of [0, 1]
         return np.floor(np.clip(translated, 0, 1) * 255.5).clip(0, 255).astype(np.uint8)
-
-    def _label_weights(self, label: str) -> np.ndarray:
-        if label and label not in self.labels:
-            raise UsageError(f"unknown label {label!r}; the model knows {', '.join(self.labels)}")
-        if not label:
-            return np.full(len(self.labels), 1 / len(self.labels), np.float32)
-        return np.array([float(each == label) for each in self.labels], np.float32)

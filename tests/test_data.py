@@ -8,11 +8,15 @@ import tensorflow as tf
 from models.data import Preprocessing, lab_to_rgb, rgb_to_lab, train_dataset
 from models.errors import UsageError
 from models.imageio import list_images, load_images
+from models.options import DataOptions
 
 
 def write(path, image):
     assert cv2.imwrite(str(path), image)
     return path
+
+
+LAB_AtoB = DataOptions(which_direction="AtoB", lab_colorization=True)
 
 
 def random_image(height, width, channels=3, seed=0):
@@ -79,7 +83,7 @@ def test_missing_or_empty_folder(tmp_path):
 def test_direction_picks_the_half(direction):
     a_half, b_half = random_image(8, 8, seed=1), random_image(8, 8, seed=2)
     pair = np.concatenate([a_half, b_half], axis=1)
-    inputs, targets = Preprocessing(which_direction=direction).split(pair)
+    inputs, targets = Preprocessing(DataOptions(which_direction=direction)).split(pair)
     first, second = (a_half, b_half) if direction == "AtoB" else (b_half, a_half)
     np.testing.assert_allclose(inputs.numpy(), first / 255 * 2 - 1, atol=1e-6)
     np.testing.assert_allclose(targets.numpy(), second / 255 * 2 - 1, atol=1e-6)
@@ -89,7 +93,7 @@ def test_flip_and_crop_hit_input_and_target_identically():
     # The same picture on both sides: whatever the augmentation does, both halves match.
     half = random_image(64, 64, seed=3)
     pair = np.concatenate([half, half], axis=1)[None]
-    prep = Preprocessing(crop_size=64, scale_size=80, flip=True)
+    prep = Preprocessing(DataOptions(crop_size=64, scale_size=80), training=True)
     tf.keras.utils.set_random_seed(0)
     seen = set()
     for inputs, targets in train_dataset(pair, prep, batch_size=1, seed=0).take(12):
@@ -102,22 +106,22 @@ def test_flip_and_crop_hit_input_and_target_identically():
 def test_no_flip_and_same_size_leave_images_untouched():
     half = random_image(64, 64, seed=4)
     pair = np.concatenate([half, half], axis=1)[None]
-    prep = Preprocessing(crop_size=64, scale_size=64, flip=False)
+    prep = Preprocessing(DataOptions(flip=False), training=True)
     for inputs, _ in train_dataset(pair, prep, batch_size=1, seed=0).take(3):
         np.testing.assert_allclose(inputs.numpy()[0], half / 255 * 2 - 1, atol=1e-6)
 
 
 def test_lab_colorization_splits_brightness_from_colour():
     image = random_image(16, 16, seed=5)
-    inputs, targets = Preprocessing(which_direction="AtoB", lab_colorization=True).split(image)
+    inputs, targets = Preprocessing(LAB_AtoB).split(image)
     assert inputs.shape[-1] == 1 and targets.shape[-1] == 2
     lab = rgb_to_lab(tf.constant(image / 255, tf.float32)).numpy()
     # L in [0, 100] => [-1, 1]; a and b in about [-110, 110] => about [-1, 1]
     np.testing.assert_allclose(inputs.numpy()[..., 0], lab[..., 0] / 50 - 1, atol=1e-5)
     np.testing.assert_allclose(targets.numpy(), lab[..., 1:] / 110, atol=1e-5)
-    swapped, _ = Preprocessing(which_direction="BtoA", lab_colorization=True).split(image)
+    swapped, _ = Preprocessing(DataOptions(lab_colorization=True)).split(image)
     np.testing.assert_array_equal(swapped.numpy(), targets.numpy())  # BtoA: colour => L
-    prep = Preprocessing(which_direction="AtoB", lab_colorization=True)
+    prep = Preprocessing(LAB_AtoB)
     rebuilt = prep.to_uint8(targets[None], brightness=inputs[None]).numpy()[0]
     assert np.abs(rebuilt.astype(int) - image.astype(int)).max() <= 1
 
@@ -155,4 +159,4 @@ def test_lab_round_trip():
 
 def test_aspect_ratio_stretches_outputs():
     images = tf.zeros([1, 64, 64, 3])
-    assert Preprocessing(aspect_ratio=1.5).to_uint8(images).shape == (1, 64, 96, 3)
+    assert Preprocessing(DataOptions(aspect_ratio=1.5)).to_uint8(images).shape == (1, 64, 96, 3)

@@ -17,6 +17,7 @@ from helpers import REPO
 from PIL import Image
 
 import pix2pix
+from models import inference
 from models.errors import UsageError, file_errors, flags_parser, run_command
 from tools import split
 
@@ -25,7 +26,7 @@ from tools import split
 def flags(monkeypatch):
     """Parses pix2pix.py's flags in this process, and forgets them afterwards. Threads
     are left alone: TensorFlow refuses new settings once other tests have run ops."""
-    monkeypatch.setattr(pix2pix, "configure_threads", lambda options: None)
+    monkeypatch.setattr(pix2pix, "configure_threads", lambda *threads: None)
 
     def parse(*args: str) -> None:
         pix2pix.FLAGS(["pix2pix.py", *args])
@@ -40,7 +41,7 @@ def test_a_programming_error_in_a_mode_keeps_its_traceback(flags, monkeypatch, b
     def broken(options):
         raise bug
 
-    monkeypatch.setattr(pix2pix, "trained_options", broken)
+    monkeypatch.setattr(inference, "trained_options", broken)
     flags("--mode", "test", "--output_dir", str(tmp_path))
     with pytest.raises(type(bug), match="a bug"):
         pix2pix.main(["pix2pix.py"])

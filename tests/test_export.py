@@ -16,6 +16,7 @@ from helpers import REPO, assert_one_line_error, decode, pix2pix, png
 from models.data import Preprocessing
 from models.export import FLOAT, SERVING, Translator, save
 from models.networks import build_generator
+from models.options import DataOptions
 
 
 def test_export_loads_in_plain_tensorflow(deterministic_export, tmp_path):
@@ -129,8 +130,8 @@ def test_lab_colorization_exports_colour_on_the_inputs_brightness(tmp_path):
     of the input's L: in sRGB terms, for each pixel, the grey level whose luminance Y is
     the input pixel's (Y = 0.212671 R + 0.715160 G + 0.072169 B in linear RGB, L being a
     function of Y alone). Computed here from the sRGB formulas, not with models/data.py."""
-    serve = export_untrained(tmp_path, Preprocessing(which_direction="AtoB",
-                                                     lab_colorization=True), zero_output=True)
+    serve = export_untrained(tmp_path, Preprocessing(DataOptions(
+        which_direction="AtoB", lab_colorization=True)), zero_output=True)
     photo = np.random.RandomState(2).randint(0, 256, (64, 64, 3), dtype=np.uint8)
     output = decode(serve(image=[png(photo)], key=["x"])["image_bytes"].numpy()[0])
     luminance = srgb_to_linear(photo / 255) @ np.array([0.212671, 0.715160, 0.072169])

@@ -31,6 +31,7 @@ from models.errors import UsageError
 from models.export import SERVING, ImageTranslator, Translator, decode_rgb, save
 from models.imageio import list_images, read_rgb, write_image
 from models.networks import build_generator
+from models.options import DataOptions
 from tools import process
 
 RGBA_ROWS = np.array([
@@ -58,7 +59,7 @@ def sketch(tmp_path_factory) -> tuple[Path, np.ndarray]:
 def tiny_export(tmp_path_factory) -> Path:
     """A deterministic (no dropout) 16x16 model, exported: small enough to be quick."""
     generator = build_generator(crop_size=16, ngf=4, inference_dropout=False, seed=1)
-    translator = Translator(generator, Preprocessing(crop_size=16, scale_size=16, flip=False))
+    translator = Translator(generator, Preprocessing(DataOptions(crop_size=16)))
     export_dir = tmp_path_factory.mktemp("tiny_export")
     save(translator, str(export_dir / "1"))
     return export_dir

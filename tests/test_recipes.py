@@ -13,14 +13,16 @@ import pytest
 import tensorflow as tf
 from helpers import assert_one_line_error, pix2pix, write_pairs
 
-from models import build_pix2pix
+from models import build_pix2pix, inference
 from models.data import Preprocessing
 from models.errors import UsageError
 from models.export import SERVING, ImageTranslator, Translator, save
+from models.labels import Labels
 from models.networks import build_discriminator, build_generator
-from models.options import Options
+from models.options import DataOptions, Options
 from models.pix2pix import LinearDecay, discriminator_loss, generator_losses
 from models.schedule import schedule
+from models.training import training_labels
 
 SMALL = ["--crop_size", "16", "--ngf", "4", "--ndf", "4"]
 
@@ -66,7 +68,7 @@ def test_test_mode_labels_by_name_or_by_flag(labelled_run, tmp_path):
     error = last_error(pix2pix("--mode", "test", "--input_dir", data, "--checkpoint",
                            root / "train", "--output_dir", tmp_path / "c", "--label", "x",
                            check=False))
-    assert error == "pix2pix.py: error: label 'x' was not seen in training; the model knows f, m"
+    assert error == "pix2pix.py: error: unknown label 'x'; the model knows f, m"
 
 
 def test_a_training_file_without_a_label_is_named(tmp_path):
@@ -98,7 +100,7 @@ def test_the_label_reaches_the_generator(labelled_run, tmp_path):
     pix2pix("--mode", "export", "--checkpoint", root / "train", "--output_dir", tmp_path / "e",
         "--noinference_dropout", "--seed", 1)
     model = ImageTranslator.load(str(tmp_path / "e"))
-    assert model.labels == ("f", "m") and model.label_pattern == "^([fm])"
+    assert model.labels == Labels(("f", "m"), "^([fm])")
     sketch = cv2.imencode(".png", np.full((32, 32, 3), 200, np.uint8))[1].tobytes()
     outputs = {label: model([sketch], labels=[label])[1][0] for label in ("f", "m", "")}
     assert len(set(outputs.values())) == 3
@@ -108,12 +110,10 @@ def test_the_label_reaches_the_generator(labelled_run, tmp_path):
 
 
 def test_shuffled_labels_keep_their_counts():
-    import pix2pix as script
-
     names = ["f1", "f2", "m1", "m2", "m3", "m4", "m5", "m6"]
     options = Options(label_pattern="^([fm])", seed=3)
-    options, true = script.training_labels(options, names)
-    _, shuffled = script.training_labels(options.replace(shuffle_labels=True), names)
+    options, true = training_labels(options, names)
+    _, shuffled = training_labels(options.replace(shuffle_labels=True), names)
     assert list(true) == [0, 0, 1, 1, 1, 1, 1, 1]
     assert sorted(shuffled) == sorted(true) and list(shuffled) != list(true)
 
@@ -172,8 +172,6 @@ def test_a_short_improved_run_is_as_good_as_liaos(sketchtoface, tmp_path):
     the faces noise. Now the decay is cut to the run and the average warms up (0.172).
     On the real faces: in 200 steps neither recipe learns the generated images enough
     to tell them apart."""
-    import pix2pix as script
-
     data = sketchtoface
 
     def train(preset: str) -> Path:
@@ -186,7 +184,7 @@ def test_a_short_improved_run_is_as_good_as_liaos(sketchtoface, tmp_path):
         runs = list(pool.map(train, ["liao", "improved"]))
     l1 = []
     for run in runs:
-        script.test(Options(mode="test", input_dir=str(data.sketches / "test"),
+        inference.test(Options(mode="test", input_dir=str(data.sketches / "test"),
                             checkpoint=str(run), output_dir=str(run / "test"), seed=1))
         l1.append(json.loads((run / "test" / "metrics.json").read_text())["mean"]["l1"])
     liao, improved = l1
@@ -250,7 +248,7 @@ def test_swap_rb_gives_natural_colours(tmp_path):
     other's red/blue mirror, and a coloured input is swapped on the way in too."""
     tf.keras.utils.set_random_seed(2)
     generator = build_generator(crop_size=16, ngf=4, inference_dropout=False)
-    prep = Preprocessing(crop_size=16, scale_size=16)
+    prep = Preprocessing(DataOptions(crop_size=16))
     for name, swap in (("plain", False), ("swapped", True)):
         save(Translator(generator, prep, swap_rb=swap), str(tmp_path / name / "1"))
     serve = {name: tf.saved_model.load(str(tmp_path / name / "1")).signatures[SERVING]

@@ -50,8 +50,7 @@ def labelled_export(data, tmp_path_factory) -> Path:
 
 def untrained_onnx_export(folder: Path, options: Options) -> dict:
     """An untrained generator's ONNX export in folder/onnx: for behaviour, not faces."""
-    prep = Preprocessing(crop_size=options.crop_size, scale_size=options.crop_size,
-                         labels=options.labels)
+    prep = Preprocessing(options)
     generator = build_generator(options.crop_size, in_channels=prep.channels[0],
                                 inference_dropout=options.inference_dropout, seed=3)
     translator = Translator(generator, prep, swap_rb=options.swap_rb)

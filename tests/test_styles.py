@@ -12,7 +12,7 @@ from helpers import TOOLS, assert_one_line_error, pix2pix, write_pairs
 
 from models.data import Preprocessing, train_dataset
 from models.imageio import load_images, read_rgb
-from models.options import PRESETS, Options
+from models.options import PRESETS, DataOptions, Options
 from models.styles import STYLES, draw, input_half, restyle, style_bank
 
 # The share of a 64x64 drawing's pixels that are stroke (darker than mid-grey), over all
@@ -65,7 +65,7 @@ def pairs(n: int = 4) -> np.ndarray:
 
 
 def batches(images, bank=None, probability=0.0, count=6):
-    prep = Preprocessing(crop_size=16, scale_size=16)
+    prep = Preprocessing(DataOptions(crop_size=16), training=True)
     dataset = train_dataset(images, prep, 1, seed=3, bank=bank, drawn_probability=probability)
     return [(inputs.numpy(), targets.numpy()) for inputs, targets in dataset.take(count)]
 

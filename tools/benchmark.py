@@ -4,7 +4,7 @@
     python tools/benchmark.py --batch_size 4 --xla     # any pix2pix.py flag applies
 
 Its flags are absl flags, unlike the other tools' argparse: they are pix2pix.py's own
-flags (imported with it), plus the four below.
+flags (models/options.py defines them for both), plus the four below.
 
 Training runs the very loop of `pix2pix.py --mode train` (data pipeline, strategy,
 loss averages) on synthetic images of the configured size; inference runs the
@@ -33,14 +33,15 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-import pix2pix
-from models import build_pix2pix, preprocessing
-from models.data import train_dataset
-from models.distribute import distributed_step, make_strategy
+from models.build import build_pix2pix
+from models.data import Preprocessing, train_dataset
+from models.distribute import configure_threads, distributed_step, make_strategy, set_precision
 from models.errors import flags_parser, run_command
 from models.export import Translator
-from models.options import Options
+from models.options import Options, define_flags, from_flags
 from models.styles import style_bank
+
+define_flags()
 
 flags.DEFINE_integer("steps", 500, "Training steps to time (after a warm-up call).")
 flags.DEFINE_integer("batches", 500, "Inference batches to time.")
@@ -120,8 +121,8 @@ def timed(function, *args) -> tuple[float, float]:
 
 def benchmark(options: Options) -> dict:
     strategy = make_strategy(options.strategy, options.cpu_devices)
-    pix2pix.set_precision(options.mixed_precision)
-    prep = preprocessing(options, training=True)
+    set_precision(options.mixed_precision)
+    prep = Preprocessing(options, training=True)
     crop = options.crop_size
     images = np.random.default_rng(0).integers(0, 256, (64, crop, 2 * crop, 3), np.uint8)
     global_batch = options.batch_size * strategy.num_replicas_in_sync
@@ -152,7 +153,7 @@ def benchmark(options: Options) -> dict:
 
     infer_seconds, _ = timed(translate_all)
     # The export translates a request's images one by one inside one graph call.
-    translator = Translator(model.generator, preprocessing(options, training=False))
+    translator = Translator(model.generator, Preprocessing(options))
     request = tf.random.uniform([FLAGS.export_images, crop, crop, 3])
     export_calls = max(1, FLAGS.batches // FLAGS.export_images)
 
@@ -192,8 +193,8 @@ def main(argv):
 
 
 def run_benchmark() -> None:
-    options = pix2pix.resolve_options()
-    pix2pix.configure_threads(options)
+    options = from_flags()
+    configure_threads(options.crop_size, options.intra_op_threads, options.inter_op_threads)
     threads = tf.config.threading
     options = options.replace(intra_op_threads=threads.get_intra_op_parallelism_threads(),
                               inter_op_threads=threads.get_inter_op_parallelism_threads())

@@ -149,7 +149,7 @@ def export_options(model_dir: str) -> Options | None:
 
 def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Path]):
     options = export_options(model.path)
-    info = page_info(model.labels, examples, options.input_half if options else None)
+    info = page_info(model.labels.known, examples, options.input_half if options else None)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -218,12 +218,8 @@ def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Pa
 
         def _translate(self, images: list[bytes], keys: list[str] | None = None,
                        labels: list[str] | None = None):
-            labels = labels or [""] * len(images)
-            if any(labels) and not model.labels:
-                raise RequestError(HTTPStatus.BAD_REQUEST, "this model was trained without "
-                                   "labels; send no label")
             try:
-                return model(images, keys, labels if model.labels else None)
+                return model(images, keys, labels)
             except UsageError as error:  # the client's bytes or label
                 raise RequestError(HTTPStatus.BAD_REQUEST, str(error)) from None
 

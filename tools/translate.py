@@ -19,7 +19,6 @@ from pathlib import Path
 
 from models.errors import UsageError, run_command
 from models.imageio import image_files
-from models.labels import file_labels
 from models.outputs import check_fresh, write_translations
 from models.portable import INFO_FILE, ONNX_DIR, OnnxTranslator
 from tools.toolbox import Parser
@@ -46,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     check_fresh(args.output_dir, args.overwrite, "translations")
     paths = image_files(args.input_dir)
     model = OnnxTranslator(folder)
-    labels = file_labels(paths, model.labels, model.label_pattern, args.label, args.model)
+    labels = model.labels.of_files(paths, args.label, args.model)
     write_translations(args.output_dir, paths, labels, args.output_filetype,
                        lambda path, image, label: model(image, label or ""))
 

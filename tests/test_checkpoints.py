@@ -1,0 +1,72 @@
+"""What a training run leaves (models/checkpoints.py): the generator file beside the
+checkpoint, inference that builds the generator alone, and older runs that still test."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from helpers import pix2pix, write_pairs
+
+from models import build, inference
+from models.checkpoints import GENERATOR_FILE
+from models.options import Options
+
+SMALL = ["--crop_size", "16", "--ngf", "4", "--ndf", "4"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Two short runs, one with the weights' moving average (whose weights test uses)."""
+    root = tmp_path_factory.mktemp("checkpoints")
+    data = write_pairs(root / "pairs", ["f1", "f2", "m1", "m2"])
+    for name, extra in (("plain", []), ("ema", ["--ema_decay", "0.9"])):
+        pix2pix("--mode", "train", "--input_dir", data, "--output_dir", root / name,
+                "--max_steps", 6, "--seed", 2, "--summary_freq", 0, "--progress_freq", 0,
+                *SMALL, *extra)
+    return root, data
+
+
+def tested_outputs(root, data, run: str, output: str) -> dict:
+    pix2pix("--mode", "test", "--input_dir", data, "--checkpoint", root / run,
+            "--output_dir", root / output, "--seed", 1)
+    return json.loads((root / output / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize("run", ["plain", "ema"])
+def test_a_run_without_the_generator_file_tests_the_same(trained, run):
+    """Runs from before the file existed are read from the checkpoint, the generator alone:
+    the same scores as from the file (dropout seeded, so they repeat exactly)."""
+    root, data = trained
+    assert (root / run / GENERATOR_FILE).stat().st_size > 0
+    with_file = tested_outputs(root, data, run, f"{run}_test_file")
+    (root / run / GENERATOR_FILE).rename(root / f"{run}.h5")
+    try:
+        without = tested_outputs(root, data, run, f"{run}_test_checkpoint")
+    finally:
+        (root / f"{run}.h5").rename(root / run / GENERATOR_FILE)
+    assert with_file["images"] == without["images"]
+
+
+def test_the_file_holds_the_averaged_generator_when_there_is_one(trained):
+    """With --ema_decay, test uses the average, not the weights as trained: the outputs
+    differ from a run trained the same way without one."""
+    root, data = trained
+    plain = tested_outputs(root, data, "plain", "plain_scores")
+    ema = tested_outputs(root, data, "ema", "ema_scores")
+    assert plain["images"] != ema["images"]
+
+
+def test_test_mode_builds_no_discriminator(trained, monkeypatch, tmp_path):
+    root, data = trained
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("inference built the discriminator")
+
+    monkeypatch.setattr(build, "build_discriminator", refuse)
+    monkeypatch.setattr(build, "build_pix2pix", refuse)
+    inference.test(Options(mode="test", input_dir=str(data), checkpoint=str(root / "plain"),
+                           output_dir=str(tmp_path / "test"), seed=1))
+    scores = json.loads((tmp_path / "test" / "metrics.json").read_text())
+    assert np.isfinite(scores["mean"]["l1"]) and len(scores["images"]) == 4

@@ -1,0 +1,114 @@
+"""Options declared once (models/options.py): the flags come from the fields, the fields a
+trained model keeps come from their metadata, and older options.json files still load."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+from absl import flags
+from helpers import REPO
+
+from models.data import Preprocessing
+from models.errors import UsageError
+from models.options import (
+    FIELDS,
+    KEPT,
+    DataOptions,
+    NetworkOptions,
+    Options,
+    define_flags,
+    from_flags,
+)
+
+DATA = REPO / "tests" / "data"
+
+
+@pytest.fixture
+def flag_values() -> flags.FlagValues:
+    values = flags.FlagValues()
+    define_flags(values)
+    return values
+
+
+def test_every_option_but_the_found_labels_is_a_flag_with_its_default(flag_values):
+    for name, field in FIELDS.items():
+        if name == "labels":
+            assert name not in flag_values  # found by training, not given
+            continue
+        flag = flag_values[name]
+        default = list(field.default) if isinstance(field.default, tuple) else field.default
+        assert flag.default == default, name
+        assert flag.help == field.metadata["help"], name
+    assert "no_flip" in flag_values  # Hesse's spelling, the one flag that is no field
+
+
+def test_choices_become_enums_and_registries_are_listed(flag_values):
+    assert flag_values["which_direction"].parser.enum_values == ["AtoB", "BtoA"]
+    assert flag_values["gan_loss"].parser.enum_values == ["vanilla", "lsgan", "hinge"]
+    with pytest.raises(flags.IllegalFlagValueError):
+        flag_values(["prog", "--gan_loss", "wasserstein"])
+
+
+def test_parsed_flags_make_options_with_preset_and_mode_defaults(flag_values):
+    flag_values(["prog", "--preset", "improved", "--lr_decay_epochs", "7", "--no_flip",
+                 "--mode", "test", "--sketch_styles", "outline,marker"])
+    options = from_flags(flag_values)
+    assert options.ema_decay == 0.999 and options.lr_decay_epochs == 7  # the flag wins
+    assert not options.flip
+    assert (options.input_dir, options.output_dir) == ("sketches/test", "sketches_test")
+    assert options.sketch_styles == ("outline", "marker")
+    assert isinstance(options.seed, int)
+
+
+def test_the_kept_fields_are_the_models_shape_labels_and_recipe():
+    assert set(KEPT) == {
+        "which_direction", "lab_colorization", "crop_size", "ngf", "ndf", "n_layers_d",
+        "decoder", "separable_conv", "spectral_norm", "gan_loss", "lr_decay_epochs",
+        "ema_decay", "label_pattern", "labels"}
+
+
+def test_groups_hold_their_fields_and_preprocessing_reads_the_data_group():
+    data_names = {field.name for field in dataclasses.fields(DataOptions)}
+    assert {"crop_size", "which_direction", "labels"} <= data_names
+    assert "ngf" in {field.name for field in dataclasses.fields(NetworkOptions)}
+    options = Options(crop_size=32, scale_size=40, flip=True, labels=("f", "m"))
+    assert Preprocessing(options, training=True).scale_size == 40
+    assert Preprocessing(options).scale_size == 32 and not Preprocessing(options).flip
+    assert Preprocessing(options).channels == (5, 3)  # 3 image planes + one per label
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"crop_size": 48}, "--crop_size must be a power of two of at least 4, got 48"),
+    ({"n_layers_d": 0}, "--n_layers_d must be at least 1, got 0"),
+    ({"preset": "best"}, "--preset must be one of liao, improved, drawn, got best"),
+    ({"gan_loss": "x"}, "--gan_loss must be one of vanilla, lsgan, hinge, got x"),
+    ({"sketch_style_prob": 2.0}, "--sketch_style_prob 2.0: not in [0, 1]"),
+])
+def test_every_check_is_in_options(values, message):
+    with pytest.raises(UsageError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        Options(**values)
+
+
+@pytest.mark.parametrize("name", ["options_liao_2026-12-02.json",
+                                  "options_drawn_2026-12-02.json"])
+def test_options_json_written_before_the_change_still_load(name):
+    """Real options.json files of earlier training runs (the liao one from before the
+    drawn styles existed), with a key that is no longer an option added."""
+    content = json.loads((DATA / name).read_text())
+    options = Options.from_json({**content, "an_old_flag": 1})
+    assert options.to_json() == {**options.to_json(), **{
+        key: value for key, value in content.items() if key in FIELDS}}
+    assert options.crop_size == 64 and options.seed == 1
+
+
+def test_help_lists_every_flag_and_the_registered_names():
+    result = subprocess.run([sys.executable, str(REPO / "pix2pix.py"), "--help"],
+                            capture_output=True, text=True, cwd=REPO, check=True)
+    for name in FIELDS:
+        if name != "labels":
+            assert f"--{name}" in result.stdout or f"--[no]{name}" in result.stdout, name
+    assert "<vanilla|lsgan|hinge>" in result.stdout
