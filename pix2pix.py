@@ -40,6 +40,7 @@ from models.errors import UsageError, file_errors, flags_parser, run_command
 from models.export import ImageTranslator, Translator, save, saved_model_dir
 from models.imageio import image_files, load_images
 from models.labels import check_label_flag, file_labels, labels_of
+from models.losses import GAN_LOSSES
 from models.networks import unet_depth
 from models.options import PRESETS, Options, with_preset
 from models.outputs import (
@@ -52,7 +53,6 @@ from models.outputs import (
     write_metrics,
     write_translations,
 )
-from models.pix2pix import GAN_LOSSES
 from models.portable import ONNX_DIR, converter, write_onnx
 from models.schedule import EVENTS, schedule
 from models.styles import PENCIL, STYLES, restyle, style_bank
@@ -112,8 +112,8 @@ flags.DEFINE_enum("decoder", DEFAULT.decoder, ["auto", "liao", "mirrored"],
                   "U-Net decoder widths: 'liao' (SketchToFace), 'mirrored' (Hesse), or "
                   "'auto': liao at crop 64, mirrored otherwise.")
 flags.DEFINE_enum("gan_loss", DEFAULT.gan_loss, list(GAN_LOSSES),
-                  "Adversarial loss: pix2pix's cross-entropy ('vanilla'), least squares "
-                  "('lsgan') or 'hinge'.")
+                  "Adversarial loss, by name (models/losses.py describes each; the default "
+                  "is pix2pix's cross-entropy).")
 flags.DEFINE_boolean("spectral_norm", DEFAULT.spectral_norm,
                      "Spectral normalisation of the discriminator's convolutions.")
 flags.DEFINE_integer("lr_decay_epochs", DEFAULT.lr_decay_epochs,

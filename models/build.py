@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from models.data import Preprocessing
+from models.losses import GAN_LOSSES
 from models.networks import build_discriminator, build_generator
 from models.options import Options
 from models.pix2pix import LinearDecay, Pix2Pix
@@ -29,13 +30,20 @@ def decay_steps(decay_epochs: int, total_steps: int | None,
     return min(decay_epochs * (steps_per_epoch or 0), total_steps or 0)
 
 
+def registered(registry: dict, flag: str, name: str):
+    """The entry `name` of a registry of named variants, or a ValueError that lists them
+    (an options.json may name one that the flags never checked)."""
+    if name not in registry:
+        raise ValueError(f"--{flag} must be one of {', '.join(registry)}, got {name!r}")
+    return registry[name]
+
+
 def build_pix2pix(options: Options, total_steps: int | None = None,
                   steps_per_epoch: int | None = None) -> Pix2Pix:
     """Generator, discriminator and optimisers, configured by flag values; in training,
     `total_steps` and `steps_per_epoch` place --lr_decay_epochs' linear decay."""
     in_channels, out_channels = preprocessing(options).channels
     sync_norm = options.sync_batch_norm  # training only: one replica elsewhere
-    gan_loss = options.gan_loss
     generator = build_generator(
         crop_size=options.crop_size, ngf=options.ngf, in_channels=in_channels,
         out_channels=out_channels, decoder=options.decoder,
@@ -45,12 +53,12 @@ def build_pix2pix(options: Options, total_steps: int | None = None,
     discriminator = build_discriminator(
         crop_size=options.crop_size, ndf=options.ndf, in_channels=in_channels,
         target_channels=out_channels, n_layers=options.n_layers_d, sync_norm=sync_norm,
-        spectral_norm=options.spectral_norm,
-        probabilities=gan_loss == "vanilla")
+        spectral_norm=options.spectral_norm)
     lr = options.lr
     if options.lr_decay_epochs:  # a schedule has no rate variable: in test too
         lr = LinearDecay(lr, total_steps or 0,
                          decay_steps(options.lr_decay_epochs, total_steps, steps_per_epoch))
     return Pix2Pix(generator, discriminator, lr=lr, beta1=options.beta1,
                    l1_weight=options.l1_weight, gan_weight=options.gan_weight,
-                   gan_loss=gan_loss, ema_decay=options.ema_decay)
+                   gan_loss=registered(GAN_LOSSES, "gan_loss", options.gan_loss),
+                   ema_decay=options.ema_decay)

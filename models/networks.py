@@ -120,10 +120,9 @@ def _patch_conv(x, channels: int, stride: int, spectral_norm: bool = False):
 
 def build_discriminator(crop_size: int = 64, ndf: int = 16, in_channels: int = 3,
                         target_channels: int = 3, n_layers: int = 1,
-                        sync_norm: bool = False, spectral_norm: bool = False,
-                        probabilities: bool = True) -> keras.Model:
-    """PatchGAN: ([b, crop, crop, in], [b, crop, crop, target]) => [b, 30, 30, 1] in (0, 1),
-    or raw scores with `probabilities=False` (for the lsgan and hinge losses).
+                        sync_norm: bool = False, spectral_norm: bool = False) -> keras.Model:
+    """PatchGAN: ([b, crop, crop, in], [b, crop, crop, target]) => [b, 30, 30, 1] logits,
+    which the loss (models/losses.py) interprets.
 
     `spectral_norm` divides every conv's kernel by its largest singular value (Miyato et
     al. 2018), which bounds how sharply D can change and steadies its training.
@@ -141,5 +140,6 @@ def build_discriminator(crop_size: int = 64, ndf: int = 16, in_channels: int = 3
         x = layers.LeakyReLU(0.2)(BatchStatNorm(synchronized=sync_norm)(x))
     # [b, 31, 31, 32] => [b, 30, 30, 1]
     x = _patch_conv(x, 1, 1, spectral_norm)
-    outputs = layers.Activation("sigmoid" if probabilities else "linear", dtype="float32")(x)
+    # Logits in float32 whatever the precision policy: the loss decides what they mean
+    outputs = layers.Activation("linear", dtype="float32")(x)
     return keras.Model([condition, image], outputs, name="discriminator")

@@ -17,9 +17,10 @@ from models import build_pix2pix
 from models.data import Preprocessing
 from models.errors import UsageError
 from models.export import SERVING, ImageTranslator, Translator, save
+from models.losses import GAN_LOSSES, l1_loss
 from models.networks import build_discriminator, build_generator
 from models.options import Options
-from models.pix2pix import LinearDecay, discriminator_loss, generator_losses
+from models.pix2pix import LinearDecay
 from models.schedule import schedule
 
 SMALL = ["--crop_size", "16", "--ngf", "4", "--ndf", "4"]
@@ -121,27 +122,45 @@ def test_shuffled_labels_keep_their_counts():
 # ----------------------------------------------------------------------------- losses
 
 
-def test_gan_losses_have_their_textbook_values():
-    real, fake = tf.constant([0.9, 0.5]), tf.constant([0.2, -1.5])
-    np.testing.assert_allclose(discriminator_loss(real, fake, "lsgan"),
+REAL, FAKE = tf.constant([0.9, 0.5]), tf.constant([0.2, -1.5])  # D's logits
+
+
+def test_the_vanilla_loss_is_the_cross_entropy_of_the_sigmoid():
+    loss = GAN_LOSSES["vanilla"]
+    real, fake = 1 / (1 + np.exp(-REAL.numpy())), 1 / (1 + np.exp(-FAKE.numpy()))
+    np.testing.assert_allclose(loss.discriminator(REAL, FAKE),
+                               -np.mean(np.log(real) + np.log(1 - fake)), rtol=1e-5)
+    np.testing.assert_allclose(loss.generator(FAKE), -np.mean(np.log(fake)), rtol=1e-5)
+    np.testing.assert_allclose(loss.display(REAL), real, rtol=1e-6)  # probabilities
+    # pix2pix's EPS keeps a saturated D finite: log(0 + 1e-12), not -inf
+    assert np.isfinite(loss.discriminator(tf.constant([-200.0]), tf.constant([200.0])))
+
+
+def test_the_lsgan_loss_squares_the_distance_to_its_targets():
+    loss = GAN_LOSSES["lsgan"]
+    np.testing.assert_allclose(loss.discriminator(REAL, FAKE),
                                (0.01 + 0.25) / 2 + (0.04 + 2.25) / 2, rtol=1e-6)
-    np.testing.assert_allclose(discriminator_loss(real, fake, "hinge"),
+    np.testing.assert_allclose(loss.generator(FAKE), (0.64 + 6.25) / 2, rtol=1e-6)
+    np.testing.assert_array_equal(loss.display(REAL), REAL)  # raw scores
+
+
+def test_the_hinge_loss_has_its_margins():
+    loss = GAN_LOSSES["hinge"]
+    np.testing.assert_allclose(loss.discriminator(REAL, FAKE),
                                (0.1 + 0.5) / 2 + (1.2 + 0) / 2, rtol=1e-6)
-    probabilities = tf.constant([0.8, 0.5])
-    np.testing.assert_allclose(discriminator_loss(probabilities, tf.constant([0.2, 0.5])),
-                               -(np.log(0.8) + np.log(0.8) + 2 * np.log(0.5)) / 2, rtol=1e-5)
-    targets, outputs = tf.zeros([1, 2, 2, 3]), tf.fill([1, 2, 2, 3], 0.5)
-    gan, l1 = generator_losses(fake, targets, outputs, "lsgan")
-    np.testing.assert_allclose([gan, l1], [(0.64 + 6.25) / 2, 0.5], rtol=1e-6)
-    gan, _ = generator_losses(fake, targets, outputs, "hinge")
-    np.testing.assert_allclose(gan, 0.65, rtol=1e-6)
+    np.testing.assert_allclose(loss.generator(FAKE), 0.65, rtol=1e-6)
+    np.testing.assert_array_equal(loss.display(REAL), REAL)
 
 
-def test_only_the_vanilla_loss_squashes_scores():
-    vanilla = build_discriminator(crop_size=16, ndf=4)
-    raw = build_discriminator(crop_size=16, ndf=4, probabilities=False)
-    assert vanilla.layers[-1].activation.__name__ == "sigmoid"
-    assert raw.layers[-1].activation.__name__ == "linear"
+def test_the_l1_loss_is_the_mean_absolute_difference():
+    np.testing.assert_allclose(l1_loss(tf.zeros([1, 2, 2, 3]), tf.fill([1, 2, 2, 3], 0.5)), 0.5)
+
+
+def test_the_discriminator_gives_float32_logits():
+    """Raw scores for every loss: the loss, not D, decides what they mean."""
+    discriminator = build_discriminator(crop_size=16, ndf=4)
+    assert discriminator.layers[-1].activation.__name__ == "linear"
+    assert discriminator.output.dtype == "float32"
 
 
 def test_spectral_norm_bounds_every_discriminator_kernel():
