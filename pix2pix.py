@@ -41,7 +41,7 @@ from models.export import ImageTranslator, Translator, save, saved_model_dir
 from models.imageio import image_files, load_images
 from models.labels import check_label_flag, file_labels, labels_of
 from models.losses import GAN_LOSSES
-from models.networks import unet_depth
+from models.networks import DISCRIMINATORS, unet_depth
 from models.options import PRESETS, Options, with_preset
 from models.outputs import (
     append_index,
@@ -106,6 +106,9 @@ flags.DEFINE_integer("crop_size", DEFAULT.crop_size,
                      "Model input size; sets the U-Net depth (64: 6 levels, 256: 8).")
 flags.DEFINE_integer("scale_size", None, "Scale images to this size before cropping to "
                      "--crop_size (default: --crop_size; larger: random jitter).")
+flags.DEFINE_enum("discriminator", DEFAULT.discriminator, list(DISCRIMINATORS),
+                  "Discriminator, by name (models/networks.py describes each; the default "
+                  "is pix2pix's PatchGAN).")
 flags.DEFINE_integer("n_layers_d", DEFAULT.n_layers_d,
                      "Discriminator layers between the first and the last (Liao 1, Hesse 3).")
 flags.DEFINE_enum("decoder", DEFAULT.decoder, ["auto", "liao", "mirrored"],

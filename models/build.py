@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from models.data import Preprocessing
 from models.losses import GAN_LOSSES
-from models.networks import build_discriminator, build_generator
+from models.networks import DISCRIMINATORS, build_generator
 from models.options import Options
 from models.pix2pix import LinearDecay, Pix2Pix
 
@@ -50,7 +50,7 @@ def build_pix2pix(options: Options, total_steps: int | None = None,
         separable_conv=options.separable_conv,
         inference_dropout=options.inference_dropout, seed=options.seed,
         sync_norm=sync_norm)
-    discriminator = build_discriminator(
+    discriminator = registered(DISCRIMINATORS, "discriminator", options.discriminator)(
         crop_size=options.crop_size, ndf=options.ndf, in_channels=in_channels,
         target_channels=out_channels, n_layers=options.n_layers_d, sync_norm=sync_norm,
         spectral_norm=options.spectral_norm)

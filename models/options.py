@@ -19,8 +19,8 @@ from models.styles import PENCIL, STYLES, check_styles
 # The fields that define a trained model: test, export and a resumed training run take
 # them from the checkpoint folder's options.json.
 MODEL_FIELDS = ("which_direction", "lab_colorization", "crop_size", "ngf", "ndf",
-                "n_layers_d", "decoder", "separable_conv", "spectral_norm", "gan_loss",
-                "lr_decay_epochs", "ema_decay", "label_pattern", "labels")
+                "discriminator", "n_layers_d", "decoder", "separable_conv", "spectral_norm",
+                "gan_loss", "lr_decay_epochs", "ema_decay", "label_pattern", "labels")
 
 # "liao" is the SketchToFace run as published; "improved" is the best recipe that
 # cross-validation measured on SketchToFace (README, "Beyond the original").
@@ -70,6 +70,7 @@ class Options:
     # networks
     ngf: int = 16
     ndf: int = 16
+    discriminator: str = "patchgan"
     n_layers_d: int = 1
     decoder: str = "auto"
     separable_conv: bool = False
