@@ -60,6 +60,9 @@ class Pix2Pix(keras.Model):
 
     Losses shown to people are exponential moving averages (decay 0.99, zero-debiased
     as TF1's ExponentialMovingAverage does for tensors); the updates use the raw ones.
+
+    `fit()` cannot drive it: pix2pix.py's loop calls `train_step` through
+    models/distribute.py's `distributed_step` instead (see `train_step` for why).
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, lr=2e-4,
@@ -92,8 +95,9 @@ class Pix2Pix(keras.Model):
         """The generator that test and export use: the averaged one when there is one."""
         return self.generator if self.generator_ema is None else self.generator_ema
 
-    def count_params(self) -> int:
-        """Trainable parameters of G + D, as the original's parameter_count."""
+    def trainable_parameter_count(self) -> int:
+        """Trainable parameters of G + D, the original's parameter_count. (Keras's
+        count_params counts one model's weights, spectral norm's untrained vectors too.)"""
         variables = self.generator.trainable_variables + self.discriminator.trainable_variables
         return sum(int(tf.size(v)) for v in variables)
 
@@ -131,6 +135,13 @@ class Pix2Pix(keras.Model):
 
         `loss_scale` divides the gradients among replicas (1 / replicas in sync), so that
         the summed gradients of a distributed step are those of the global batch's mean.
+
+        Not Keras's train_step, so `fit()` cannot drive it: the loop needs the step's
+        images for summaries and display (fit keeps only metrics), each replica needs its
+        loss scale (fit passes only the data), and the moving averages of the losses and of
+        G's weights are updated once per global step, in cross-replica context after every
+        replica's step (fit's step runs in the replica context). `distributed_step` in
+        models/distribute.py does all three.
         """
         inputs, targets = data
         with tf.GradientTape(persistent=True) as tape:
