@@ -1,12 +1,13 @@
 """A pix2pix model built from Options: the generator alone (inference), or the whole GAN
-with its optimisers (training)."""
+with its optimisers (training). The options have checked every name against its registry."""
 
 from __future__ import annotations
 
 import keras
 
 from models.data import Preprocessing
-from models.networks import build_discriminator, build_generator
+from models.losses import GAN_LOSSES
+from models.networks import DISCRIMINATORS, build_generator
 from models.options import Options
 from models.pix2pix import LinearDecay, Pix2Pix
 
@@ -35,18 +36,15 @@ def build_pix2pix(options: Options, total_steps: int | None = None,
     """Generator, discriminator and optimisers, configured by flag values; in training,
     `total_steps` and `steps_per_epoch` place --lr_decay_epochs' linear decay."""
     in_channels, out_channels = Preprocessing(options).channels
-    sync_norm = options.sync_batch_norm
-    gan_loss = options.gan_loss
     generator = generator_of(options)  # first: the initial draws follow the build order
-    discriminator = build_discriminator(
+    discriminator = DISCRIMINATORS[options.discriminator](
         crop_size=options.crop_size, ndf=options.ndf, in_channels=in_channels,
-        target_channels=out_channels, n_layers=options.n_layers_d, sync_norm=sync_norm,
-        spectral_norm=options.spectral_norm,
-        probabilities=gan_loss == "vanilla")
+        target_channels=out_channels, n_layers=options.n_layers_d,
+        sync_norm=options.sync_batch_norm, spectral_norm=options.spectral_norm)
     lr = options.lr
     if options.lr_decay_epochs:  # a schedule has no rate variable: in test too
         lr = LinearDecay(lr, total_steps or 0,
                          decay_steps(options.lr_decay_epochs, total_steps, steps_per_epoch))
     return Pix2Pix(generator, discriminator, lr=lr, beta1=options.beta1,
                    l1_weight=options.l1_weight, gan_weight=options.gan_weight,
-                   gan_loss=gan_loss, ema_decay=options.ema_decay)
+                   gan_loss=GAN_LOSSES[options.gan_loss], ema_decay=options.ema_decay)

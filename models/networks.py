@@ -1,4 +1,4 @@
-"""The U-Net generator and the PatchGAN discriminator of pix2pix.
+"""The U-Net generator of pix2pix and its discriminators, by name.
 
 Shapes in the comments are for the default SketchToFace configuration
 (crop 64, ngf = ndf = 16); the depth of the U-Net follows the crop size, one
@@ -8,6 +8,7 @@ level per halving, so a 256 crop gives the paper's 8 levels.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import keras
 from keras import layers
@@ -110,36 +111,74 @@ def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
     return keras.Model(inputs, outputs, name="generator")
 
 
+def _conv(channels: int, size: int, stride: int, spectral_norm: bool) -> layers.Layer:
+    # A discriminator's conv, without bias as every conv of the original pix2pix
+    conv = layers.Conv2D(channels, size, strides=stride, padding="valid", use_bias=False,
+                         kernel_initializer=weight_init())
+    return layers.SpectralNormalization(conv) if spectral_norm else conv
+
+
 def _patch_conv(x, channels: int, stride: int, spectral_norm: bool = False):
     # Pad by one, then a "valid" 4x4 conv: 64 => 32 at stride 2, 32 => 31 => 30 at stride 1
     x = layers.ZeroPadding2D(1)(x)
-    conv = layers.Conv2D(channels, 4, strides=stride, padding="valid", use_bias=False,
-                         kernel_initializer=weight_init())
-    return (layers.SpectralNormalization(conv) if spectral_norm else conv)(x)
+    return _conv(channels, 4, stride, spectral_norm)(x)
 
 
-def build_discriminator(crop_size: int = 64, ndf: int = 16, in_channels: int = 3,
-                        target_channels: int = 3, n_layers: int = 1,
-                        sync_norm: bool = False, spectral_norm: bool = False,
-                        probabilities: bool = True) -> keras.Model:
-    """PatchGAN: ([b, crop, crop, in], [b, crop, crop, target]) => [b, 30, 30, 1] in (0, 1),
-    or raw scores with `probabilities=False` (for the lsgan and hinge losses).
+def _pair(crop_size: int, in_channels: int, target_channels: int):
+    """A discriminator's inputs, the condition and the image judged, and the two
+    concatenated: [b, 64, 64, 3 + 3]."""
+    condition = keras.Input((crop_size, crop_size, in_channels), name="inputs")
+    image = keras.Input((crop_size, crop_size, target_channels), name="targets")
+    return [condition, image], layers.Concatenate()([condition, image])
 
-    `spectral_norm` divides every conv's kernel by its largest singular value (Miyato et
-    al. 2018), which bounds how sharply D can change and steadies its training.
+
+def _logits(inputs, x) -> keras.Model:
+    # Logits in float32 whatever the precision policy: the loss decides what they mean
+    outputs = layers.Activation("linear", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name="discriminator")
+
+
+def build_patchgan(crop_size: int = 64, ndf: int = 16, in_channels: int = 3,
+                   target_channels: int = 3, n_layers: int = 1, sync_norm: bool = False,
+                   spectral_norm: bool = False) -> keras.Model:
+    """PatchGAN, pix2pix's: ([b, crop, crop, in], [b, crop, crop, target]) =>
+    [b, 30, 30, 1], one verdict per overlapping patch, `n_layers` layers between the first
+    conv and the last (SketchToFace 1, a 16-pixel patch; the paper 3, 70 pixels).
     """
     if n_layers < 1:
         raise ValueError(f"--n_layers_d must be at least 1, got {n_layers}")
-    condition = keras.Input((crop_size, crop_size, in_channels), name="inputs")
-    image = keras.Input((crop_size, crop_size, target_channels), name="targets")
+    inputs, x = _pair(crop_size, in_channels, target_channels)
     # [b, 64, 64, 3 + 3] => [b, 32, 32, 16]
-    x = layers.Concatenate()([condition, image])
     x = layers.LeakyReLU(0.2)(_patch_conv(x, ndf, 2, spectral_norm))
     # n_layers = 1: [b, 32, 32, 16] => [b, 31, 31, 32]; deeper stacks halve until the last
     for i in range(1, n_layers + 1):
         x = _patch_conv(x, ndf * min(2**i, 8), 1 if i == n_layers else 2, spectral_norm)
         x = layers.LeakyReLU(0.2)(BatchStatNorm(synchronized=sync_norm)(x))
     # [b, 31, 31, 32] => [b, 30, 30, 1]
-    x = _patch_conv(x, 1, 1, spectral_norm)
-    outputs = layers.Activation("sigmoid" if probabilities else "linear", dtype="float32")(x)
-    return keras.Model([condition, image], outputs, name="discriminator")
+    return _logits(inputs, _patch_conv(x, 1, 1, spectral_norm))
+
+
+def build_pixelgan(crop_size: int = 64, ndf: int = 16, in_channels: int = 3,
+                   target_channels: int = 3, n_layers: int = 1, sync_norm: bool = False,
+                   spectral_norm: bool = False) -> keras.Model:
+    """PixelGAN (the paper's 1x1 patch): ([b, crop, crop, in], [b, crop, crop, target]) =>
+    [b, crop, crop, 1], one verdict per pixel from that pixel's channels (the condition's
+    and the image's; batch norm adds the batch's statistics), through 1x1 convs: it judges
+    colour, not structure. `n_layers` is a PatchGAN's and has no effect here.
+    """
+    inputs, x = _pair(crop_size, in_channels, target_channels)
+    # [b, 64, 64, 3 + 3] => [b, 64, 64, 16] => [b, 64, 64, 32] => [b, 64, 64, 1]
+    x = layers.LeakyReLU(0.2)(_conv(ndf, 1, 1, spectral_norm)(x))
+    x = _conv(2 * ndf, 1, 1, spectral_norm)(x)
+    x = layers.LeakyReLU(0.2)(BatchStatNorm(synchronized=sync_norm)(x))
+    return _logits(inputs, _conv(1, 1, 1, spectral_norm)(x))
+
+
+# --discriminator: name => builder, every builder with build_patchgan's arguments.
+# spectral_norm divides every conv's kernel by its largest singular value (Miyato et al.
+# 2018), which bounds how sharply D can change and steadies its training; sync_norm
+# normalises over all replicas' images (see BatchStatNorm).
+DISCRIMINATORS: dict[str, Callable[..., keras.Model]] = {
+    "patchgan": build_patchgan,
+    "pixel": build_pixelgan,
+}

@@ -130,8 +130,12 @@ class DataOptions:
 class NetworkOptions:
     ngf: int = option(16, "Generator filters in the first conv layer.", kept=True)
     ndf: int = option(16, "Discriminator filters in the first conv layer.", kept=True)
-    n_layers_d: int = option(1, "Discriminator layers between the first and the last (Liao "
-                             "1, Hesse 3).", kept=True)
+    discriminator: str = option(
+        "patchgan", "Discriminator: 'patchgan' (pix2pix's: a verdict per overlapping patch) or "
+        "'pixel' (the paper's PixelGAN: a verdict per pixel, 1x1 convolutions).",
+        choices=registered("models.networks", "DISCRIMINATORS"), kept=True)
+    n_layers_d: int = option(1, "PatchGAN layers between the first and the last (Liao 1, "
+                             "Hesse 3).", kept=True)
     decoder: str = option(
         "auto", "U-Net decoder widths: 'liao' (SketchToFace), 'mirrored' (Hesse), or 'auto': "
         "liao at crop 64, mirrored otherwise.", choices=("auto", "liao", "mirrored"), kept=True)
@@ -151,7 +155,7 @@ class TrainingOptions:
     batch_size: int = option(1, "Images per batch.")
     gan_loss: str = option(
         "vanilla", "Adversarial loss: pix2pix's cross-entropy ('vanilla'), least squares "
-        "('lsgan') or 'hinge'.", choices=registered("models.pix2pix", "GAN_LOSSES"), kept=True)
+        "('lsgan') or 'hinge'.", choices=registered("models.losses", "GAN_LOSSES"), kept=True)
     lr: float = option(0.0002, "Initial learning rate for Adam.")
     beta1: float = option(0.5, "Momentum term of Adam.")
     l1_weight: float = option(100.0, "Weight on the L1 term of the generator loss.")

@@ -1,4 +1,4 @@
-"""The pix2pix GAN: losses, optimisers and one training step."""
+"""The pix2pix GAN: optimisers and one training step (the losses: models/losses.py)."""
 
 from __future__ import annotations
 
@@ -7,40 +7,10 @@ import hashlib
 import keras
 import tensorflow as tf
 
-from models.layers import InferenceDropout
+from models.losses import GAN_LOSSES, GANLoss, l1_loss
 
-EPS = 1e-12  # keeps log() finite when the discriminator saturates
 LOSS_EMA_DECAY = 0.99
 LOSS_NAMES = ("discrim_loss", "gen_loss_GAN", "gen_loss_L1")
-
-
-GAN_LOSSES = ("vanilla", "lsgan", "hinge")
-
-
-def discriminator_loss(predict_real, predict_fake, gan_loss: str = "vanilla"):
-    """D's loss: real pairs => 1 (above +1 for hinge), fake pairs => 0 (below -1).
-
-    "vanilla" is pix2pix's cross-entropy on probabilities; "lsgan" (Mao et al. 2017) and
-    "hinge" (Lim and Ye 2017) take D's raw scores.
-    """
-    if gan_loss == "lsgan":
-        return tf.reduce_mean(tf.square(predict_real - 1)) + tf.reduce_mean(tf.square(predict_fake))
-    if gan_loss == "hinge":
-        return (tf.reduce_mean(tf.nn.relu(1 - predict_real))
-                + tf.reduce_mean(tf.nn.relu(1 + predict_fake)))
-    return tf.reduce_mean(-(tf.math.log(predict_real + EPS) + tf.math.log(1 - predict_fake + EPS)))
-
-
-def generator_losses(predict_fake, targets, outputs, gan_loss: str = "vanilla"):
-    """The adversarial term (fool D: fake => real) and the L1 distance to the target."""
-    if gan_loss == "lsgan":
-        gan = tf.reduce_mean(tf.square(predict_fake - 1))
-    elif gan_loss == "hinge":
-        gan = -tf.reduce_mean(predict_fake)
-    else:
-        gan = tf.reduce_mean(-tf.math.log(predict_fake + EPS))
-    l1 = tf.reduce_mean(tf.abs(tf.cast(targets, outputs.dtype) - outputs))
-    return gan, l1
 
 
 class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -89,14 +59,15 @@ class Pix2Pix(keras.Model):
 
     Losses shown to people are exponential moving averages (decay 0.99, zero-debiased
     as TF1's ExponentialMovingAverage does for tensors); the updates use the raw ones.
+
+    `fit()` cannot drive it: pix2pix.py's loop calls `train_step` through
+    models/distribute.py's `distributed_step` instead (see `train_step` for why).
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, lr=2e-4,
                  beta1: float = 0.5, l1_weight: float = 100.0, gan_weight: float = 1.0,
-                 gan_loss: str = "vanilla", ema_decay: float = 0.0, **kwargs):
+                 gan_loss: GANLoss = GAN_LOSSES["vanilla"], ema_decay: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        if gan_loss not in GAN_LOSSES:
-            raise ValueError(f"--gan_loss must be one of {', '.join(GAN_LOSSES)}, got {gan_loss!r}")
         self.generator = generator
         self.discriminator = discriminator
         self.l1_weight = l1_weight
@@ -123,8 +94,9 @@ class Pix2Pix(keras.Model):
         """The generator that test and export use: the averaged one when there is one."""
         return self.generator if self.generator_ema is None else self.generator_ema
 
-    def count_params(self) -> int:
-        """Trainable parameters of G + D, as the original's parameter_count."""
+    def trainable_parameter_count(self) -> int:
+        """Trainable parameters of G + D, the original's parameter_count. (Keras's
+        count_params counts one model's weights, spectral norm's untrained vectors too.)"""
         variables = self.generator.trainable_variables + self.discriminator.trainable_variables
         return sum(int(tf.size(v)) for v in variables)
 
@@ -143,32 +115,32 @@ class Pix2Pix(keras.Model):
     def call(self, inputs, training=False):
         return self.generator(inputs, training=training)
 
-    def reseed_dropout(self, seed: int) -> None:
-        """Restart every dropout layer's random sequence: the same seed, the same outputs."""
-        dropouts = [layer for layer in self.inference_generator.layers
-                    if isinstance(layer, InferenceDropout)]
-        for index, layer in enumerate(dropouts):
-            layer.reseed(seed + index)
-
     def forward(self, inputs, targets):
-        """One forward pass: the generated images and D's verdicts on real and fake pairs."""
+        """One forward pass: the generated images and D's logits for real and fake pairs."""
         outputs = self.generator(inputs, training=True)
-        predict_real = self.discriminator([inputs, targets], training=True)
-        predict_fake = self.discriminator([inputs, outputs], training=True)
-        return outputs, predict_real, predict_fake
+        real_logits = self.discriminator([inputs, targets], training=True)
+        fake_logits = self.discriminator([inputs, outputs], training=True)
+        return outputs, real_logits, fake_logits
 
     def train_step(self, data, loss_scale: float = 1.0):
         """Update D, then G, from the same forward pass; returns the raw losses and images.
 
         `loss_scale` divides the gradients among replicas (1 / replicas in sync), so that
         the summed gradients of a distributed step are those of the global batch's mean.
+
+        Not Keras's train_step, so `fit()` cannot drive it: the loop needs the step's
+        images for summaries and display (fit keeps only metrics), each replica needs its
+        loss scale (fit passes only the data), and the moving averages of the losses and of
+        G's weights are updated once per global step, in cross-replica context after every
+        replica's step (fit's step runs in the replica context). `distributed_step` in
+        models/distribute.py does all three.
         """
         inputs, targets = data
         with tf.GradientTape(persistent=True) as tape:
-            outputs, predict_real, predict_fake = self.forward(inputs, targets)
-            discrim_loss = discriminator_loss(predict_real, predict_fake, self.gan_loss)
-            gen_loss_gan, gen_loss_l1 = generator_losses(predict_fake, targets, outputs,
-                                                         self.gan_loss)
+            outputs, real_logits, fake_logits = self.forward(inputs, targets)
+            discrim_loss = self.gan_loss.discriminator(real_logits, fake_logits)
+            gen_loss_gan = self.gan_loss.generator(fake_logits)
+            gen_loss_l1 = l1_loss(targets, outputs)
             gen_loss = gen_loss_gan * self.gan_weight + gen_loss_l1 * self.l1_weight
             # scale_loss: float16's loss scaling (a no-op otherwise)
             scaled = [self.disc_optimizer.scale_loss(discrim_loss * loss_scale),
@@ -183,7 +155,8 @@ class Pix2Pix(keras.Model):
         return {
             "losses": tf.stack([discrim_loss, gen_loss_gan, gen_loss_l1]),
             "inputs": inputs, "targets": targets, "outputs": outputs,
-            "predict_real": predict_real, "predict_fake": predict_fake,
+            "predict_real": self.gan_loss.display(real_logits),
+            "predict_fake": self.gan_loss.display(fake_logits),
         }
 
     def update_loss_ema(self, losses) -> None:

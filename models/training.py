@@ -51,7 +51,7 @@ def train(options: Options) -> None:
     set_precision(options.mixed_precision)
     with strategy.scope():
         model = build_pix2pix(options, max_steps, steps_per_epoch)
-    print(f"parameter_count = {model.count_params()}")
+    print(f"parameter_count = {model.trainable_parameter_count()}")
 
     output_dir, saver = open_run_folder(options, model, chief)
     bank = None

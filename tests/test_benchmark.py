@@ -9,7 +9,7 @@ import sys
 import pytest
 from helpers import REPO, TOOLS
 
-from models.networks import build_discriminator, build_generator
+from models.networks import build_generator, build_patchgan
 from tools import benchmark
 
 K = 4 * 4  # every conv is 4x4
@@ -53,7 +53,7 @@ DEFAULT_STEP_FLOPS = 3 * flops(GENERATOR) + 3 * 2 * flops(DISCRIMINATOR) + flops
 
 def test_default_flops_are_the_layer_shapes_count():
     assert benchmark.conv_flops(build_generator()) == flops(GENERATOR) == 93_323_264
-    assert benchmark.conv_flops(build_discriminator()) == flops(DISCRIMINATOR) == 19_812_352
+    assert benchmark.conv_flops(build_patchgan()) == flops(DISCRIMINATOR) == 19_812_352
     # the README's "about 419 MFLOP" per training step at the defaults
     assert DEFAULT_STEP_FLOPS == 418_656_256
 
@@ -65,8 +65,8 @@ def test_separable_conv_flops_count_depthwise_and_pointwise():
 
 @pytest.mark.parametrize("n_layers", [1, 3])
 def test_spectral_norm_flops_are_the_wrapped_convs(n_layers):
-    plain = build_discriminator(n_layers=n_layers)
-    normalised = build_discriminator(n_layers=n_layers, spectral_norm=True)
+    plain = build_patchgan(n_layers=n_layers)
+    normalised = build_patchgan(n_layers=n_layers, spectral_norm=True)
     assert benchmark.conv_flops(normalised) == benchmark.conv_flops(plain) > 0
 
 

@@ -29,7 +29,7 @@ MIRRORED_STEP = textwrap.dedent("""
     from models.distribute import distributed_step, make_strategy
     from models.layers import InferenceDropout
     from models.options import Options
-    from models.pix2pix import discriminator_loss, generator_losses
+    from models.losses import GAN_LOSSES, l1_loss
 
     strategy = make_strategy("mirrored", cpu_devices=2)
     assert strategy.num_replicas_in_sync == 2
@@ -67,8 +67,9 @@ MIRRORED_STEP = textwrap.dedent("""
     for part in batches:
         with tf.GradientTape(persistent=True) as tape:
             outputs, real, fake = single.forward(images[part], targets[part])
-            gan, l1 = generator_losses(fake, targets[part], outputs)
-            d_loss, g_loss = discriminator_loss(real, fake), gan + 100.0 * l1
+            loss = GAN_LOSSES["vanilla"]
+            d_loss = loss.discriminator(real, fake)
+            g_loss = loss.generator(fake) + 100.0 * l1_loss(targets[part], outputs)
         d_sum = [s + g for s, g in zip(d_sum, tape.gradient(d_loss, d_vars))]
         g_sum = [s + g for s, g in zip(g_sum, tape.gradient(g_loss, g_vars))]
     single.disc_optimizer.apply([g / len(batches) for g in d_sum], d_vars)

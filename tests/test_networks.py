@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from models.layers import BatchStatNorm, InferenceDropout
-from models.networks import build_discriminator, build_generator, unet_widths
+from models.networks import build_generator, build_patchgan, build_pixelgan, unet_widths
 from models.pix2pix import FusedAdam
 
 
@@ -22,7 +22,7 @@ def layer_shapes(model, kind) -> list[tuple]:
 
 
 def test_default_parameter_count_is_the_originals():
-    assert trainable_count(build_generator(), build_discriminator()) == 2_268_096
+    assert trainable_count(build_generator(), build_patchgan()) == 2_268_096
 
 
 def test_generator_levels_at_crop_64_follow_liao():
@@ -79,7 +79,7 @@ def test_liao_generator_and_discriminator_parameters_add_up():
     discriminator = conv_parameters(6, 16) + conv_parameters(16, 32) + 2 * 32 + \
         conv_parameters(32, 1)
     assert trainable_count(build_generator(64)) == liao == 2_257_792
-    assert trainable_count(build_discriminator()) == discriminator == 10_304
+    assert trainable_count(build_patchgan()) == discriminator == 10_304
     assert liao + discriminator == 2_268_096  # the original's count
 
 
@@ -116,9 +116,16 @@ def test_bad_crop_size_is_refused(crop):
 
 
 def test_discriminator_patches():
-    assert build_discriminator(64, 16, n_layers=1).output.shape[1:] == (30, 30, 1)
+    assert build_patchgan(64, 16, n_layers=1).output.shape[1:] == (30, 30, 1)
     # Hesse's three layers at 256: 256 => 128 => 64 => 32 => 31 => 30
-    assert build_discriminator(256, 64, n_layers=3).output.shape[1:] == (30, 30, 1)
+    assert build_patchgan(256, 64, n_layers=3).output.shape[1:] == (30, 30, 1)
+
+
+def test_pixel_discriminator_judges_every_pixel():
+    discriminator = build_pixelgan(64, 16)
+    assert discriminator.output.shape[1:] == (64, 64, 1)
+    # 1x1 convs 6 => 16 => 32 (batch norm: scale and offset) => 1, no bias
+    assert trainable_count(discriminator) == 6 * 16 + 16 * 32 + 2 * 32 + 32 * 1 == 704
 
 
 def test_batch_norm_uses_batch_statistics_at_inference():

@@ -18,9 +18,10 @@ from models.data import Preprocessing
 from models.errors import UsageError
 from models.export import SERVING, ImageTranslator, Translator, save
 from models.labels import Labels
-from models.networks import build_discriminator, build_generator
+from models.losses import GAN_LOSSES, l1_loss
+from models.networks import DISCRIMINATORS, build_generator, build_patchgan
 from models.options import DataOptions, Options
-from models.pix2pix import LinearDecay, discriminator_loss, generator_losses
+from models.pix2pix import LinearDecay
 from models.schedule import schedule
 from models.training import training_labels
 
@@ -121,32 +122,71 @@ def test_shuffled_labels_keep_their_counts():
 # ----------------------------------------------------------------------------- losses
 
 
-def test_gan_losses_have_their_textbook_values():
-    real, fake = tf.constant([0.9, 0.5]), tf.constant([0.2, -1.5])
-    np.testing.assert_allclose(discriminator_loss(real, fake, "lsgan"),
+REAL, FAKE = tf.constant([0.9, 0.5]), tf.constant([0.2, -1.5])  # D's logits
+
+
+def test_the_vanilla_loss_is_the_cross_entropy_of_the_sigmoid():
+    loss = GAN_LOSSES["vanilla"]
+    real, fake = 1 / (1 + np.exp(-REAL.numpy())), 1 / (1 + np.exp(-FAKE.numpy()))
+    np.testing.assert_allclose(loss.discriminator(REAL, FAKE),
+                               -np.mean(np.log(real) + np.log(1 - fake)), rtol=1e-5)
+    np.testing.assert_allclose(loss.generator(FAKE), -np.mean(np.log(fake)), rtol=1e-5)
+    np.testing.assert_allclose(loss.display(REAL), real, rtol=1e-6)  # probabilities
+    # pix2pix's EPS keeps a saturated D finite: log(0 + 1e-12), not -inf
+    assert np.isfinite(loss.discriminator(tf.constant([-200.0]), tf.constant([200.0])))
+
+
+def test_the_lsgan_loss_squares_the_distance_to_its_targets():
+    loss = GAN_LOSSES["lsgan"]
+    np.testing.assert_allclose(loss.discriminator(REAL, FAKE),
                                (0.01 + 0.25) / 2 + (0.04 + 2.25) / 2, rtol=1e-6)
-    np.testing.assert_allclose(discriminator_loss(real, fake, "hinge"),
+    np.testing.assert_allclose(loss.generator(FAKE), (0.64 + 6.25) / 2, rtol=1e-6)
+    np.testing.assert_array_equal(loss.display(REAL), REAL)  # raw scores
+
+
+def test_the_hinge_loss_has_its_margins():
+    loss = GAN_LOSSES["hinge"]
+    np.testing.assert_allclose(loss.discriminator(REAL, FAKE),
                                (0.1 + 0.5) / 2 + (1.2 + 0) / 2, rtol=1e-6)
-    probabilities = tf.constant([0.8, 0.5])
-    np.testing.assert_allclose(discriminator_loss(probabilities, tf.constant([0.2, 0.5])),
-                               -(np.log(0.8) + np.log(0.8) + 2 * np.log(0.5)) / 2, rtol=1e-5)
-    targets, outputs = tf.zeros([1, 2, 2, 3]), tf.fill([1, 2, 2, 3], 0.5)
-    gan, l1 = generator_losses(fake, targets, outputs, "lsgan")
-    np.testing.assert_allclose([gan, l1], [(0.64 + 6.25) / 2, 0.5], rtol=1e-6)
-    gan, _ = generator_losses(fake, targets, outputs, "hinge")
-    np.testing.assert_allclose(gan, 0.65, rtol=1e-6)
+    np.testing.assert_allclose(loss.generator(FAKE), 0.65, rtol=1e-6)
+    np.testing.assert_array_equal(loss.display(REAL), REAL)
 
 
-def test_only_the_vanilla_loss_squashes_scores():
-    vanilla = build_discriminator(crop_size=16, ndf=4)
-    raw = build_discriminator(crop_size=16, ndf=4, probabilities=False)
-    assert vanilla.layers[-1].activation.__name__ == "sigmoid"
-    assert raw.layers[-1].activation.__name__ == "linear"
+def test_the_l1_loss_is_the_mean_absolute_difference():
+    np.testing.assert_allclose(l1_loss(tf.zeros([1, 2, 2, 3]), tf.fill([1, 2, 2, 3], 0.5)), 0.5)
+
+
+@pytest.mark.parametrize("name", list(DISCRIMINATORS))
+def test_every_discriminator_gives_float32_logits(name):
+    """Raw scores for every loss: the loss, not D, decides what they mean."""
+    discriminator = DISCRIMINATORS[name](crop_size=16, ndf=4)
+    assert discriminator.layers[-1].activation.__name__ == "linear"
+    assert discriminator.output.dtype == "float32"
+
+
+@pytest.mark.parametrize("name", list(DISCRIMINATORS))
+def test_every_discriminator_trains_and_resumes_by_name(tmp_path, name):
+    """--discriminator takes every registered name, and a resumed run rebuilds that
+    discriminator from options.json (resuming asserts that every weight is restored)."""
+    data = write_pairs(tmp_path / "pairs", ["f1", "m1"])
+    pix2pix("--mode", "train", "--input_dir", data, "--output_dir", tmp_path / "train",
+            "--max_steps", 2, "--discriminator", name, "--summary_freq", 0, *SMALL)
+    resumed = pix2pix("--mode", "train", "--input_dir", data, "--output_dir",
+                      tmp_path / "resumed", "--checkpoint", tmp_path / "train", "--max_steps", 3,
+                      "--summary_freq", 0)
+    options = json.loads((tmp_path / "resumed" / "options.json").read_text())
+    assert options["discriminator"] == name and "done: 3 steps" in resumed.stdout
+
+
+def test_help_lists_the_registered_names():
+    result = pix2pix("--help")
+    assert f"<{'|'.join(DISCRIMINATORS)}>" in result.stdout
+    assert f"<{'|'.join(GAN_LOSSES)}>" in result.stdout
 
 
 def test_spectral_norm_bounds_every_discriminator_kernel():
     tf.keras.utils.set_random_seed(0)
-    discriminator = build_discriminator(crop_size=16, ndf=4, spectral_norm=True)
+    discriminator = build_patchgan(crop_size=16, ndf=4, spectral_norm=True)
     wrapped = [layer for layer in discriminator.layers
                if layer.__class__.__name__ == "SpectralNormalization"]
     assert len(wrapped) == 3  # first conv, n_layers_d = 1, last conv
