@@ -66,7 +66,8 @@ def test_parsed_flags_make_options_with_preset_and_mode_defaults(flag_values):
 
 def test_the_kept_fields_are_the_models_shape_labels_and_recipe():
     assert set(KEPT) == {
-        "which_direction", "lab_colorization", "crop_size", "ngf", "ndf", "n_layers_d",
+        "which_direction", "lab_colorization", "crop_size", "ngf", "ndf", "discriminator",
+        "n_layers_d",
         "decoder", "separable_conv", "spectral_norm", "gan_loss", "lr_decay_epochs",
         "ema_decay", "label_pattern", "labels"}
 
