@@ -11,6 +11,7 @@ from helpers import pix2pix, write_pairs
 
 from models import build, inference
 from models.checkpoints import GENERATOR_FILE
+from models.networks import DISCRIMINATORS
 from models.options import Options
 
 SMALL = ["--crop_size", "16", "--ngf", "4", "--ndf", "4"]
@@ -28,7 +29,7 @@ def trained(tmp_path_factory):
     return root, data
 
 
-def tested_outputs(root, data, run: str, output: str) -> dict:
+def scores_of(root, data, run: str, output: str) -> dict:
     pix2pix("--mode", "test", "--input_dir", data, "--checkpoint", root / run,
             "--output_dir", root / output, "--seed", 1)
     return json.loads((root / output / "metrics.json").read_text())
@@ -40,10 +41,10 @@ def test_a_run_without_the_generator_file_tests_the_same(trained, run):
     the same scores as from the file (dropout seeded, so they repeat exactly)."""
     root, data = trained
     assert (root / run / GENERATOR_FILE).stat().st_size > 0
-    with_file = tested_outputs(root, data, run, f"{run}_test_file")
+    with_file = scores_of(root, data, run, f"{run}_test_file")
     (root / run / GENERATOR_FILE).rename(root / f"{run}.h5")
     try:
-        without = tested_outputs(root, data, run, f"{run}_test_checkpoint")
+        without = scores_of(root, data, run, f"{run}_test_checkpoint")
     finally:
         (root / f"{run}.h5").rename(root / run / GENERATOR_FILE)
     assert with_file["images"] == without["images"]
@@ -53,8 +54,8 @@ def test_the_file_holds_the_averaged_generator_when_there_is_one(trained):
     """With --ema_decay, test uses the average, not the weights as trained: the outputs
     differ from a run trained the same way without one."""
     root, data = trained
-    plain = tested_outputs(root, data, "plain", "plain_scores")
-    ema = tested_outputs(root, data, "ema", "ema_scores")
+    plain = scores_of(root, data, "plain", "plain_scores")
+    ema = scores_of(root, data, "ema", "ema_scores")
     assert plain["images"] != ema["images"]
 
 
@@ -64,7 +65,7 @@ def test_test_mode_builds_no_discriminator(trained, monkeypatch, tmp_path):
     def refuse(*args, **kwargs):
         raise AssertionError("inference built the discriminator")
 
-    monkeypatch.setattr(build, "build_discriminator", refuse)
+    monkeypatch.setitem(DISCRIMINATORS, "patchgan", refuse)
     monkeypatch.setattr(build, "build_pix2pix", refuse)
     inference.test(Options(mode="test", input_dir=str(data), checkpoint=str(root / "plain"),
                            output_dir=str(tmp_path / "test"), seed=1))
