@@ -20,11 +20,9 @@ DECODER_DROPOUT_LAYERS = 3  # the innermost three decoder layers drop out half t
 
 
 def unet_depth(crop_size: int) -> int:
-    """Levels of the U-Net: one stride-2 conv per halving, down to 1x1."""
-    depth = int(math.log2(crop_size)) if crop_size > 0 else 0
-    if crop_size != 2**depth or depth < 2:
-        raise ValueError(f"--crop_size must be a power of two of at least 4, got {crop_size}")
-    return depth
+    """Levels of the U-Net: one stride-2 conv per halving, down to 1x1 (Options has
+    checked that the size is a power of two)."""
+    return int(math.log2(crop_size))
 
 
 def unet_widths(crop_size: int, ngf: int, decoder: str = "auto") -> tuple[list[int], list[int]]:
@@ -36,8 +34,6 @@ def unet_widths(crop_size: int, ngf: int, decoder: str = "auto") -> tuple[list[i
     level deeper, so at crop 64 the 8x8 decoder output has 128 channels, not 64.
     "auto" picks "liao" at the SketchToFace size (64) and "mirrored" otherwise.
     """
-    if decoder not in DECODERS:
-        raise ValueError(f"--decoder must be one of {', '.join(DECODERS)}, got {decoder!r}")
     depth = unet_depth(crop_size)
     encoder = [ngf * min(2**level, 8) for level in range(depth)]
     if decoder == "auto":
@@ -145,8 +141,6 @@ def build_patchgan(crop_size: int = 64, ndf: int = 16, in_channels: int = 3,
     [b, 30, 30, 1], one verdict per overlapping patch, `n_layers` layers between the first
     conv and the last (SketchToFace 1, a 16-pixel patch; the paper 3, 70 pixels).
     """
-    if n_layers < 1:
-        raise ValueError(f"--n_layers_d must be at least 1, got {n_layers}")
     inputs, x = _pair(crop_size, in_channels, target_channels)
     # [b, 64, 64, 3 + 3] => [b, 32, 32, 16]
     x = layers.LeakyReLU(0.2)(_patch_conv(x, ndf, 2, spectral_norm))

@@ -47,8 +47,8 @@ PRESETS: dict[str, dict] = {
 
 
 def registered(module: str, registry: str) -> Callable[[], list[str]]:
-    """The names in a registry of a module that imports TensorFlow, looked up only when
-    needed, so that reading options (tools/serve.py, the tests) stays quick."""
+    """The names in a registry (a dict in a module that imports TensorFlow), looked up
+    when a flag is defined or a value checked, not when this module is imported."""
     return lambda: list(getattr(importlib.import_module(module), registry))
 
 
@@ -138,7 +138,8 @@ class NetworkOptions:
                              "Hesse 3).", kept=True)
     decoder: str = option(
         "auto", "U-Net decoder widths: 'liao' (SketchToFace), 'mirrored' (Hesse), or 'auto': "
-        "liao at crop 64, mirrored otherwise.", choices=("auto", "liao", "mirrored"), kept=True)
+        "liao at crop 64, mirrored otherwise.", choices=registered("models.networks", "DECODERS"),
+        kept=True)
     separable_conv: bool = option(False, "Use separable convolutions in the generator.",
                                   kept=True)
     spectral_norm: bool = option(
