@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from helpers import REPO, assert_one_line_error, pix2pix
 
+from models.checkpoints import GENERATOR_FILE
 from models.outputs import format_metrics, name_groups, write_metrics
 
 
@@ -46,6 +47,7 @@ def test_training_reports_and_saves(trained, data):
         epoch_and_step(due, data.train_count) for due in (10, 20, 30)]
     assert re.search(r"gen_loss_L1 \d\.\d+", stdout)
     assert (output_dir / "ckpt-30.index").exists()
+    assert (output_dir / GENERATOR_FILE).exists()  # what test, export and translate read
     assert list(output_dir.glob("events.out.tfevents.*"))
     options = json.loads((output_dir / "options.json").read_text())
     assert options["which_direction"] == "BtoA" and options["seed"] == 7
@@ -201,10 +203,18 @@ def test_ctrl_c_saves_a_checkpoint(data, tmp_path):
 
 
 def test_damaged_checkpoint_is_one_clear_line(trained, data, tmp_path):
+    """Test reads the generator file, a resumed run the whole checkpoint: either one cut
+    short is one line naming it."""
     damaged = tmp_path / "damaged"
     shutil.copytree(trained[0], damaged)
-    weights = next(damaged.glob("ckpt-30.data-*"))
-    weights.write_bytes(weights.read_bytes()[:1000])
+    generator = damaged / GENERATOR_FILE
+    generator.write_bytes(generator.read_bytes()[:1000])
     result = pix2pix("--mode", "test", "--input_dir", data.sketches / "test",
                      "--checkpoint", damaged, "--output_dir", tmp_path / "out", check=False)
+    assert_one_line_error(result, str(generator), "cannot be loaded")
+    weights = next(damaged.glob("ckpt-30.data-*"))
+    weights.write_bytes(weights.read_bytes()[:1000])
+    result = pix2pix("--mode", "train", "--input_dir", data.sketches / "test",
+                     "--checkpoint", damaged, "--output_dir", tmp_path / "resumed",
+                     "--max_steps", 40, check=False)
     assert_one_line_error(result, f"--checkpoint {damaged}", "cannot be restored")
