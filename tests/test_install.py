@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import REPO
 
-import pix2pix
+from models.options import DEFAULT_DIRS
 
 
 def git(*args: object) -> subprocess.CompletedProcess:
@@ -103,7 +103,7 @@ def test_the_quick_starts_runs_leave_git_status_clean():
     """Every mode's default --output_dir and the README demo's folders are ignored, so
     that `git status` after the quick start shows nothing new; the project's own files
     are not."""
-    runs = [output for _, output in pix2pix.DEFAULT_DIRS.values()] + ["demo_train",
+    runs = [output for _, output in DEFAULT_DIRS.values()] + ["demo_train",
                                                                       "demo_export"]
     for run_dir in runs:
         assert git("check-ignore", "--no-index", "-q", f"{run_dir}/options.json"
