@@ -84,6 +84,8 @@ def test_groups_hold_their_fields_and_preprocessing_reads_the_data_group():
 
 @pytest.mark.parametrize("values, message", [
     ({"crop_size": 48}, "--crop_size must be a power of two of at least 4, got 48"),
+    ({"crop_size": 100}, "--crop_size must be a power of two of at least 4, got 100"),
+    ({"crop_size": 2}, "--crop_size must be a power of two of at least 4, got 2"),
     ({"n_layers_d": 0}, "--n_layers_d must be at least 1, got 0"),
     ({"preset": "best"}, "--preset must be one of liao, improved, drawn, got best"),
     ({"gan_loss": "x"}, "--gan_loss must be one of vanilla, lsgan, hinge, got x"),
