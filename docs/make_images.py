@@ -2,11 +2,15 @@
 
     python docs/make_images.py --data sketches --runs runs/drawn200
 
-- styles.png: one test face's sketch in every drawn style (tools/restyle.py --sheet).
+- styles.png: one test face's drawings in every drawn style (tools/restyle.py --sheet,
+  its first tile, the dataset's own pencil sketch, cut off).
 - drawn_to_face.png: drawings -> faces, before (Liao's recipe) and after (--preset
   drawn): a face drawn as on the demo page, and held-out faces redrawn in each style,
   from the cross-validation in --runs (docs/experiments.md; fold 0's models, and each
   face's own held-out fold). Natural colours: red and blue swapped back.
+
+Only pictures we made are committed: drawings and model outputs, never a dataset image
+(no pencil sketch, no target photo).
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ def held_out(runs: Path, variant: str, style: str, name: str, kind: str) -> np.n
     return rgb(folder / f"{name}-{kind}.png", swap=kind != "inputs")
 
 
-def grid(rows: list[tuple[str, list[np.ndarray | None]]], columns: list[str]) -> Image.Image:
+def grid(rows: list[tuple[str, list[np.ndarray]]], columns: list[str]) -> Image.Image:
     size = 64 * ZOOM
     picture = Image.new("RGB", (110 + size * len(columns), 18 + size * len(rows)), "white")
     text = ImageDraw.Draw(picture)
@@ -76,9 +80,8 @@ def grid(rows: list[tuple[str, list[np.ndarray | None]]], columns: list[str]) ->
     for r, (label, tiles) in enumerate(rows):
         text.text((4, 18 + r * size + size // 2 - 6), label, fill="black")
         for c, tile in enumerate(tiles):
-            if tile is not None:
-                picture.paste(Image.fromarray(tile).resize((size, size), Image.NEAREST),
-                              (110 + c * size, 18 + r * size))
+            picture.paste(Image.fromarray(tile).resize((size, size), Image.NEAREST),
+                          (110 + c * size, 18 + r * size))
     return picture
 
 
@@ -94,17 +97,20 @@ def main() -> None:
     subprocess.run([sys.executable, str(REPO / "tools" / "restyle.py"), "--input_dir",
                     str(args.data / "test"), "--sheet", str(IMAGES / "styles.png"),
                     "--name", "f005"], check=True)
+    sheet = Image.open(IMAGES / "styles.png")
+    pencil_width = sheet.height - 16  # a square tile under a 16-pixel caption band
+    sheet.crop((pencil_width, 0, sheet.width, sheet.height)).save(IMAGES / "styles.png",
+                                                                  optimize=True)
     drawing = page_drawing()
     with tempfile.TemporaryDirectory() as work:
         drawn_row = [drawing, *(translated(drawing, args.runs, variant, Path(work))
-                                for variant in VARIANTS), None]
+                                for variant in VARIANTS)]
     rows = [("drawn on the page", drawn_row)]
     for style, name in FACES.items():
         rows.append((f"{name}, {style}", [
             held_out(args.runs, "liao", style, name, "inputs"),
-            *(held_out(args.runs, v, style, name, "outputs") for v in VARIANTS),
-            held_out(args.runs, "liao", style, name, "targets")]))
-    grid(rows, ["drawing", *VARIANTS.values(), "photo"]).save(
+            *(held_out(args.runs, v, style, name, "outputs") for v in VARIANTS)]))
+    grid(rows, ["drawing", *VARIANTS.values()]).save(
         IMAGES / "drawn_to_face.png", optimize=True)
     print(f"wrote {IMAGES / 'styles.png'} and {IMAGES / 'drawn_to_face.png'}")
 
