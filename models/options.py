@@ -304,9 +304,9 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     for name, field in FIELDS.items():
         if not field.metadata["flag"] or name in flag_values:
             continue
-        default, help = field.default, field.metadata["help"]
-        if choices_of(field):
-            flag = flags.EnumFlag(name, default, help, choices_of(field))
+        default, help, choices = field.default, field.metadata["help"], choices_of(field)
+        if choices:
+            flag = flags.EnumFlag(name, default, help, choices)
         elif isinstance(default, bool):
             flag = flags.BooleanFlag(name, default, help)
         elif isinstance(default, tuple):

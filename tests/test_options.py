@@ -14,6 +14,8 @@ from helpers import REPO
 
 from models.data import Preprocessing
 from models.errors import UsageError
+from models.losses import GAN_LOSSES
+from models.networks import DISCRIMINATORS
 from models.options import (
     FIELDS,
     KEPT,
@@ -115,3 +117,5 @@ def test_help_lists_every_flag_and_the_registered_names():
         if name != "labels":
             assert f"--{name}" in result.stdout or f"--[no]{name}" in result.stdout, name
     assert "<vanilla|lsgan|hinge>" in result.stdout
+    assert f"<{'|'.join(DISCRIMINATORS)}>" in result.stdout
+    assert f"<{'|'.join(GAN_LOSSES)}>" in result.stdout

@@ -178,12 +178,6 @@ def test_every_discriminator_trains_and_resumes_by_name(tmp_path, name):
     assert options["discriminator"] == name and "done: 3 steps" in resumed.stdout
 
 
-def test_help_lists_the_registered_names():
-    result = pix2pix("--help")
-    assert f"<{'|'.join(DISCRIMINATORS)}>" in result.stdout
-    assert f"<{'|'.join(GAN_LOSSES)}>" in result.stdout
-
-
 def test_spectral_norm_bounds_every_discriminator_kernel():
     tf.keras.utils.set_random_seed(0)
     discriminator = build_patchgan(crop_size=16, ndf=4, spectral_norm=True)
