@@ -43,26 +43,32 @@ def unet_widths(crop_size: int, ngf: int, decoder: str = "auto") -> tuple[list[i
     return encoder, encoder[-2::-1]
 
 
-def _down(channels: int, separable: bool) -> layers.Layer:
+# Layers are named after the original's variable scopes, "encoder_2/conv" as
+# "encoder_2_conv" (Keras names take no "/"), so that its checkpoints map by name.
+
+def _down(x, scope: str, channels: int, separable: bool):
     # [b, h, w, c] => [b, h/2, w/2, channels]; no bias: batch norm's offset is the bias
     if separable:
-        return layers.SeparableConv2D(channels, 4, strides=2, padding="same", use_bias=False,
+        conv = layers.SeparableConv2D(channels, 4, strides=2, padding="same", use_bias=False,
                                       depthwise_initializer=weight_init(),
-                                      pointwise_initializer=weight_init())
-    return layers.Conv2D(channels, 4, strides=2, padding="same", use_bias=False,
-                         kernel_initializer=weight_init())
+                                      pointwise_initializer=weight_init(), name=f"{scope}_conv")
+    else:
+        conv = layers.Conv2D(channels, 4, strides=2, padding="same", use_bias=False,
+                             kernel_initializer=weight_init(), name=f"{scope}_conv")
+    return conv(x)
 
 
-def _up(x, channels: int, separable: bool):
+def _up(x, scope: str, channels: int, separable: bool):
     # [b, h, w, c] => [b, 2h, 2w, channels]
     if separable:
         # Hesse's separable variant: nearest-neighbour upsampling, then a separable conv
-        x = layers.UpSampling2D(2, interpolation="nearest")(x)
+        x = layers.UpSampling2D(2, interpolation="nearest", name=f"{scope}_resize")(x)
         return layers.SeparableConv2D(channels, 4, padding="same", use_bias=False,
                                       depthwise_initializer=weight_init(),
-                                      pointwise_initializer=weight_init())(x)
+                                      pointwise_initializer=weight_init(),
+                                      name=f"{scope}_deconv")(x)
     return layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=False,
-                                  kernel_initializer=weight_init())(x)
+                                  kernel_initializer=weight_init(), name=f"{scope}_deconv")(x)
 
 
 def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
@@ -77,47 +83,52 @@ def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
     inputs = keras.Input((crop_size, crop_size, in_channels), name="inputs")
 
     # encoder_1: [b, 64, 64, 3] => [b, 32, 32, 16], a bare conv
-    x = _down(encoder_widths[0], separable_conv)(inputs)
+    x = _down(inputs, "encoder_1", encoder_widths[0], separable_conv)
     skips = [x]
     # encoder_2..6: [b, 32, 32, 16] => [b, 16, 16, 32] => 8x8x64 => 4x4x128 => 2x2x128 => 1x1x128
-    for width in encoder_widths[1:]:
-        x = layers.LeakyReLU(0.2)(x)
-        x = _down(width, separable_conv)(x)
-        x = BatchStatNorm(synchronized=sync_norm)(x)
+    for level, width in enumerate(encoder_widths[1:], start=2):
+        x = layers.LeakyReLU(0.2, name=f"encoder_{level}_lrelu")(x)
+        x = _down(x, f"encoder_{level}", width, separable_conv)
+        x = BatchStatNorm(synchronized=sync_norm, name=f"encoder_{level}_batchnorm")(x)
         skips.append(x)
 
     # decoder_6..2 ("liao"): 1x1x128 => 2x2x128 => 4x4x128 => 8x8x128 => 16x16x64 => 32x32x32,
     # each layer after the first reading its input concatenated with the encoder output
     # of the same size: [b, 2, 2, 128 + 128] and so on.
     for index, width in enumerate(decoder_widths):
+        scope = f"decoder_{len(skips) - index}"  # the level it returns to, as the original
         if index > 0:
-            x = layers.Concatenate()([x, skips[-1 - index]])
-        x = layers.ReLU()(x)
-        x = _up(x, width, separable_conv)
-        x = BatchStatNorm(synchronized=sync_norm)(x)
+            x = layers.Concatenate(name=f"{scope}_concat")([x, skips[-1 - index]])
+        x = layers.ReLU(name=f"{scope}_relu")(x)
+        x = _up(x, scope, width, separable_conv)
+        x = BatchStatNorm(synchronized=sync_norm, name=f"{scope}_batchnorm")(x)
         if index < DECODER_DROPOUT_LAYERS:
             x = InferenceDropout(0.5, at_inference=inference_dropout,
-                                 seed=None if seed is None else seed + index)(x)
+                                 seed=None if seed is None else seed + index,
+                                 name=f"{scope}_dropout")(x)
 
     # decoder_1: [b, 32, 32, 32 + 16] => [b, 64, 64, 3]
-    x = layers.Concatenate()([x, skips[0]])
-    x = layers.ReLU()(x)
-    x = _up(x, out_channels, separable_conv)
-    outputs = layers.Activation("tanh", dtype="float32")(x)
+    x = layers.Concatenate(name="decoder_1_concat")([x, skips[0]])
+    x = layers.ReLU(name="decoder_1_relu")(x)
+    x = _up(x, "decoder_1", out_channels, separable_conv)
+    outputs = layers.Activation("tanh", dtype="float32", name="decoder_1_tanh")(x)
     return keras.Model(inputs, outputs, name="generator")
 
 
-def _conv(channels: int, size: int, stride: int, spectral_norm: bool) -> layers.Layer:
+def _conv(scope: str, channels: int, size: int, stride: int, spectral_norm: bool
+          ) -> layers.Layer:
     # A discriminator's conv, without bias as every conv of the original pix2pix
     conv = layers.Conv2D(channels, size, strides=stride, padding="valid", use_bias=False,
-                         kernel_initializer=weight_init())
-    return layers.SpectralNormalization(conv) if spectral_norm else conv
+                         kernel_initializer=weight_init(), name=f"{scope}_conv")
+    if spectral_norm:
+        return layers.SpectralNormalization(conv, name=f"{scope}_spectral_norm")
+    return conv
 
 
-def _patch_conv(x, channels: int, stride: int, spectral_norm: bool = False):
+def _patch_conv(x, scope: str, channels: int, stride: int, spectral_norm: bool = False):
     # Pad by one, then a "valid" 4x4 conv: 64 => 32 at stride 2, 32 => 31 => 30 at stride 1
-    x = layers.ZeroPadding2D(1)(x)
-    return _conv(channels, 4, stride, spectral_norm)(x)
+    x = layers.ZeroPadding2D(1, name=f"{scope}_pad")(x)
+    return _conv(scope, channels, 4, stride, spectral_norm)(x)
 
 
 def _pair(crop_size: int, in_channels: int, target_channels: int):
@@ -125,12 +136,12 @@ def _pair(crop_size: int, in_channels: int, target_channels: int):
     concatenated: [b, 64, 64, 3 + 3]."""
     condition = keras.Input((crop_size, crop_size, in_channels), name="inputs")
     image = keras.Input((crop_size, crop_size, target_channels), name="targets")
-    return [condition, image], layers.Concatenate()([condition, image])
+    return [condition, image], layers.Concatenate(name="pair")([condition, image])
 
 
 def _logits(inputs, x) -> keras.Model:
     # Logits in float32 whatever the precision policy: the loss decides what they mean
-    outputs = layers.Activation("linear", dtype="float32")(x)
+    outputs = layers.Activation("linear", dtype="float32", name="logits")(x)
     return keras.Model(inputs, outputs, name="discriminator")
 
 
@@ -142,14 +153,18 @@ def build_patchgan(crop_size: int = 64, ndf: int = 16, in_channels: int = 3,
     conv and the last (SketchToFace 1, a 16-pixel patch; the paper 3, 70 pixels).
     """
     inputs, x = _pair(crop_size, in_channels, target_channels)
-    # [b, 64, 64, 3 + 3] => [b, 32, 32, 16]
-    x = layers.LeakyReLU(0.2)(_patch_conv(x, ndf, 2, spectral_norm))
-    # n_layers = 1: [b, 32, 32, 16] => [b, 31, 31, 32]; deeper stacks halve until the last
+    # layer_1: [b, 64, 64, 3 + 3] => [b, 32, 32, 16]
+    x = _patch_conv(x, "layer_1", ndf, 2, spectral_norm)
+    x = layers.LeakyReLU(0.2, name="layer_1_lrelu")(x)
+    # layer_2 (n_layers = 1): [b, 32, 32, 16] => [b, 31, 31, 32]; deeper stacks halve until
+    # the last
     for i in range(1, n_layers + 1):
-        x = _patch_conv(x, ndf * min(2**i, 8), 1 if i == n_layers else 2, spectral_norm)
-        x = layers.LeakyReLU(0.2)(BatchStatNorm(synchronized=sync_norm)(x))
-    # [b, 31, 31, 32] => [b, 30, 30, 1]
-    return _logits(inputs, _patch_conv(x, 1, 1, spectral_norm))
+        scope = f"layer_{i + 1}"
+        x = _patch_conv(x, scope, ndf * min(2**i, 8), 1 if i == n_layers else 2, spectral_norm)
+        x = BatchStatNorm(synchronized=sync_norm, name=f"{scope}_batchnorm")(x)
+        x = layers.LeakyReLU(0.2, name=f"{scope}_lrelu")(x)
+    # layer_3: [b, 31, 31, 32] => [b, 30, 30, 1]
+    return _logits(inputs, _patch_conv(x, f"layer_{n_layers + 2}", 1, 1, spectral_norm))
 
 
 def build_pixelgan(crop_size: int = 64, ndf: int = 16, in_channels: int = 3,
@@ -162,10 +177,12 @@ def build_pixelgan(crop_size: int = 64, ndf: int = 16, in_channels: int = 3,
     """
     inputs, x = _pair(crop_size, in_channels, target_channels)
     # [b, 64, 64, 3 + 3] => [b, 64, 64, 16] => [b, 64, 64, 32] => [b, 64, 64, 1]
-    x = layers.LeakyReLU(0.2)(_conv(ndf, 1, 1, spectral_norm)(x))
-    x = _conv(2 * ndf, 1, 1, spectral_norm)(x)
-    x = layers.LeakyReLU(0.2)(BatchStatNorm(synchronized=sync_norm)(x))
-    return _logits(inputs, _conv(1, 1, 1, spectral_norm)(x))
+    x = _conv("layer_1", ndf, 1, 1, spectral_norm)(x)
+    x = layers.LeakyReLU(0.2, name="layer_1_lrelu")(x)
+    x = _conv("layer_2", 2 * ndf, 1, 1, spectral_norm)(x)
+    x = BatchStatNorm(synchronized=sync_norm, name="layer_2_batchnorm")(x)
+    x = layers.LeakyReLU(0.2, name="layer_2_lrelu")(x)
+    return _logits(inputs, _conv("layer_3", 1, 1, 1, spectral_norm)(x))
 
 
 # --discriminator: name => builder, every builder with build_patchgan's arguments.
