@@ -6,6 +6,8 @@ from setuptools import setup
 
 # tf2onnx's converter runs beside tensorflow 2.21 (pip resolves it without touching TF)
 ONNX = ["tf2onnx>=1.17,<1.18", "onnx>=1.23,<1.24", "onnxruntime>=1.32,<1.33"]
+# the original TF1 scripts' tf.compat.v1.layers, in their own process (tools/original.py)
+ORIGINAL = ["tf-keras>=2.21,<2.22"]
 
 setup(
     name="pix2pix-tf2",
@@ -33,7 +35,8 @@ setup(
     extras_require={
         # --format onnx (the browser's model, tools/serve.py --site) and onnxruntime
         "onnx": ONNX,
-        "test": ["pytest", "ruff", "selenium", *ONNX],  # + Debian chromium, npm ci
+        "original": ORIGINAL,
+        "test": ["pytest", "ruff", "selenium", *ONNX, *ORIGINAL],  # + Debian chromium, npm ci
     },
     entry_points={"console_scripts": [
         "pix2pix=pix2pix:run",
@@ -46,5 +49,6 @@ setup(
         "pix2pix-translate=tools.translate:cli",
         "pix2pix-crossval=tools.crossval:cli",
         "pix2pix-benchmark=tools.benchmark:cli",
+        "pix2pix-original=tools.original:cli",
     ]},
 )
