@@ -27,7 +27,8 @@ def generator_of(options: Options) -> keras.Model:
     return build_generator(
         crop_size=options.crop_size, ngf=options.ngf, in_channels=in_channels,
         out_channels=out_channels, decoder=options.decoder,
-        separable_conv=options.separable_conv, inference_dropout=options.inference_dropout,
+        separable_conv=options.separable_conv, tf_layers=options.tf_layers,
+        inference_dropout=options.inference_dropout,
         seed=options.seed, sync_norm=options.sync_batch_norm)  # sync: training only
 
 
@@ -40,11 +41,13 @@ def build_pix2pix(options: Options, total_steps: int | None = None,
     discriminator = DISCRIMINATORS[options.discriminator](
         crop_size=options.crop_size, ndf=options.ndf, in_channels=in_channels,
         target_channels=out_channels, n_layers=options.n_layers_d,
-        sync_norm=options.sync_batch_norm, spectral_norm=options.spectral_norm)
+        sync_norm=options.sync_batch_norm, spectral_norm=options.spectral_norm,
+        tf_layers=options.tf_layers)
     lr = options.lr
     if options.lr_decay_epochs:  # a schedule has no rate variable: in test too
         lr = LinearDecay(lr, total_steps or 0,
                          decay_steps(options.lr_decay_epochs, total_steps, steps_per_epoch))
     return Pix2Pix(generator, discriminator, lr=lr, beta1=options.beta1,
                    l1_weight=options.l1_weight, gan_weight=options.gan_weight,
-                   gan_loss=GAN_LOSSES[options.gan_loss], ema_decay=options.ema_decay)
+                   gan_loss=GAN_LOSSES[options.gan_loss], ema_decay=options.ema_decay,
+                   update_order=options.update_order)

@@ -5,7 +5,8 @@ their optimisers, the moving averages), each save writes `generator.weights.h5`:
 weights that test, export and translate use (the moving average's, with --ema_decay),
 so that they build the generator alone. options.json holds the options it was built
 with. Runs from before that file existed are read from the checkpoint, the generator
-alone again.
+alone again. A folder that the original TF1 scripts wrote is read by
+models/tf1_checkpoints.py, in every mode.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from models.build import generator_of
 from models.errors import UsageError
 from models.layers import reseed_dropout
 from models.options import Options
+from models.tf1_checkpoints import Original, load_generator_weights, load_training_state
 
 GENERATOR_FILE = "generator.weights.h5"
 
@@ -27,7 +29,10 @@ def trained_options(options: Options) -> Options:
     """The options with the kept ones (the model's shape, its labels) of the training run
     in --checkpoint (default: sketches_train), each change printed."""
     options = options.replace(checkpoint=options.checkpoint or "sketches_train")
-    options, changed = options.trained()
+    if Original.wrote(options.checkpoint):
+        options, changed = options.with_kept(Original(options.checkpoint).options())
+    else:
+        options, changed = options.trained()
     for name in changed:
         print(f"loaded {name} = {getattr(options, name)}")
     return options
@@ -64,7 +69,9 @@ def load_generator(options: Options) -> keras.Model:
     dropout seeded by --seed."""
     generator = generator_of(options)
     path = os.path.join(options.checkpoint, GENERATOR_FILE)
-    if os.path.exists(path):
+    if Original.wrote(options.checkpoint):
+        load_generator_weights(generator, options.checkpoint)
+    elif os.path.exists(path):
         try:
             generator.load_weights(path)
         except (OSError, ValueError) as error:
@@ -88,7 +95,10 @@ class Saver:
                                                   max_to_keep=1)
 
     def resume(self, checkpoint_dir: str) -> None:
-        restore(self.manager.checkpoint, checkpoint_dir)
+        if Original.wrote(checkpoint_dir):
+            load_training_state(self.model, checkpoint_dir)
+        else:
+            restore(self.manager.checkpoint, checkpoint_dir)
 
     def holds_checkpoint(self) -> bool:
         return self.manager.latest_checkpoint is not None

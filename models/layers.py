@@ -1,9 +1,15 @@
-"""The two layers that make pix2pix behave like pix2pix at inference time.
+"""The layers that make pix2pix behave like pix2pix.
 
 pix2pix runs its generator the same way when training and when translating:
 batch norm always normalises with the statistics of the batch in hand (with a
 batch of one that is instance norm), and dropout stays on as the model's noise
 source. Keras's own layers switch both off outside training, so we keep our own.
+
+The original's training step also has an order of its own: TF1 took G's gradient
+after D's update, under a control dependency, and its variables were references, so
+the backward pass through D read D's weights as updated (D's activations stay those
+of the forward pass). `ReadLateConv2D` and BatchStatNorm's `read_late` do the same: the
+gradient with respect to their input reads the weights when it is taken.
 """
 
 from __future__ import annotations
@@ -34,12 +40,21 @@ class BatchStatNorm(keras.layers.Layer):
     `synchronized=True` takes the statistics over every replica's images, so that N
     replicas of b images normalise as one device with a batch of N x b would; without it
     each replica normalises with its own images (instance norm at one image each).
+
+    `fused`: TensorFlow's fused kernel, the arithmetic of Hesse's final script
+    (tf.layers); otherwise the original's batch_normalization from moments, op for op.
+    `read_late`: the input gradient reads `scale` when it is taken (see the module's
+    docstring): where the moments form's gradient reads it (through rsqrt(var) * scale;
+    the normalised path keeps the forward product), or in all of the fused gradient.
     """
 
-    def __init__(self, epsilon: float = 1e-5, synchronized: bool = False, **kwargs):
+    def __init__(self, epsilon: float = 1e-5, synchronized: bool = False, fused: bool = True,
+                 read_late: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.epsilon = epsilon
         self.synchronized = synchronized
+        self.fused = fused
+        self.read_late = read_late
         self.portable = False  # set by `portable`
 
     def build(self, input_shape):
@@ -50,7 +65,6 @@ class BatchStatNorm(keras.layers.Layer):
         self.offset = self.add_weight(shape=(channels,), name="offset", initializer="zeros")
 
     def call(self, x):
-        scale, offset = tf.cast(self.scale, tf.float32), tf.cast(self.offset, tf.float32)
         replica = several_replicas()
         if self.synchronized and replica:
             # Sums over all replicas; the mean first, then the squared deviations from it,
@@ -60,21 +74,92 @@ class BatchStatNorm(keras.layers.Layer):
             total, count = replica.all_reduce("SUM", [tf.reduce_sum(x32, [0, 1, 2]), count])
             mean = total / count
             squares = replica.all_reduce("SUM", tf.reduce_sum(tf.square(x32 - mean), [0, 1, 2]))
-            y = tf.nn.batch_normalization(x32, mean, squares / count, offset, scale,
-                                          self.epsilon)
-            return tf.cast(y, x.dtype)
-        if self.portable:
-            mean, variance = tf.nn.moments(x, [0, 1, 2])
-            return tf.nn.batch_normalization(x, mean, variance, offset, scale, self.epsilon)
+            return tf.cast(self._from_moments(x32, mean, squares / count), x.dtype)
+        if self.portable or not self.fused:
+            x32 = tf.cast(x, tf.float32)  # the moments in float32 whatever the policy
+            mean, variance = tf.nn.moments(x32, [0, 1, 2])
+            return tf.cast(self._from_moments(x32, mean, variance), x.dtype)
+        if self.read_late:
+            return self._fused_reading_late(x)
         # The fused kernel in training mode normalises with the batch's mean and
         # (biased) variance, exactly tf.nn.moments + batch_normalization, in one op.
         y, _, _ = tf.compat.v1.nn.fused_batch_norm(
-            x, scale, offset, epsilon=self.epsilon, is_training=True)
+            x, self.scale, self.offset, epsilon=self.epsilon, is_training=True)
         return y
+
+    def _from_moments(self, x, mean, variance):
+        # tf.nn.batch_normalization's arithmetic in float32, spelled out for the late read
+        # of scale
+        inv = tf.math.rsqrt(variance + self.epsilon)
+        if self.read_late and not self.portable:
+            inv = times_read_late(inv, self.scale)
+        else:
+            inv = inv * tf.cast(self.scale, tf.float32)
+        return x * inv + (tf.cast(self.offset, tf.float32) - mean * inv)
+
+    def _fused_reading_late(self, x):
+        scale_variable, epsilon = self.scale, self.epsilon
+
+        @tf.custom_gradient
+        def normalize(x, scale, offset):
+            y, _, _, saved_mean, saved_inv_std, space = tf.raw_ops.FusedBatchNormV3(
+                x=x, scale=scale, offset=offset, mean=[], variance=[], epsilon=epsilon,
+                is_training=True)
+
+            def backward(dy):
+                dx, dscale, doffset, _, _ = tf.raw_ops.FusedBatchNormGradV3(
+                    y_backprop=dy, x=x, scale=tf.cast(scale_variable.value, tf.float32),
+                    reserve_space_1=saved_mean, reserve_space_2=saved_inv_std,
+                    reserve_space_3=space, epsilon=epsilon, is_training=True)
+                return dx, dscale, doffset
+
+            return y, backward
+
+        return normalize(x, tf.cast(self.scale, tf.float32), tf.cast(self.offset, tf.float32))
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon,
-                "synchronized": self.synchronized}
+                "synchronized": self.synchronized, "fused": self.fused,
+                "read_late": self.read_late}
+
+
+def times_read_late(x, variable):
+    """x * variable, its gradient with respect to x reading the variable when taken."""
+
+    @tf.custom_gradient
+    def times(x, weight):
+        def backward(dy):
+            return dy * tf.cast(variable.value, dy.dtype), dy * x
+
+        return x * weight, backward
+
+    return times(x, tf.cast(variable.value, x.dtype))
+
+
+class ReadLateConv2D(keras.layers.Conv2D):
+    """Conv2D whose gradient with respect to its input reads the kernel when it is taken
+    (see the module's docstring); its other gradients are Conv2D's."""
+
+    def convolution_op(self, inputs, kernel):
+        kernel_variable = self.kernel
+        strides = [1, *self.strides, 1]
+        padding = self.padding.upper()
+
+        @tf.custom_gradient
+        def convolve(x, kernel):
+            def backward(dy):
+                current = tf.cast(kernel_variable.value, dy.dtype)
+                dx = tf.raw_ops.Conv2DBackpropInput(
+                    input_sizes=tf.shape(x), filter=current, out_backprop=dy,
+                    strides=strides, padding=padding)
+                dkernel = tf.raw_ops.Conv2DBackpropFilter(
+                    input=x, filter_sizes=tf.shape(kernel), out_backprop=dy,
+                    strides=strides, padding=padding)
+                return dx, dkernel
+
+            return tf.nn.conv2d(x, kernel, strides, padding), backward
+
+        return convolve(inputs, tf.convert_to_tensor(kernel))  # read here, not watched
 
 
 class InferenceDropout(keras.layers.Layer):
@@ -89,10 +174,11 @@ class InferenceDropout(keras.layers.Layer):
         self.at_inference = at_inference
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.noise = None  # set by `portable`
+        self.noise = None  # set by `portable` and `controlled_dropout`
+        self.off = False  # set by `controlled_dropout`
 
     def call(self, x, training=None):
-        if not (training or self.at_inference):
+        if self.off or not (training or self.at_inference):
             return x
         replica = several_replicas()
         if self.noise is not None:
@@ -132,6 +218,26 @@ def reseed_dropout(model: keras.Model, seed: int) -> None:
     dropouts = [layer for layer in model.layers if isinstance(layer, InferenceDropout)]
     for index, layer in enumerate(dropouts):
         layer.reseed(seed + index)
+
+
+@contextlib.contextmanager
+def controlled_dropout(model: keras.Model, keep_masks: Sequence | None = None
+                       ) -> Iterator[None]:
+    """Every dropout layer of `model` under control, in training too: off (`keep_masks`
+    None), or keeping the units where its mask (one per layer, in order, of the layer's
+    output shape) is 1. So a run can be compared with another implementation's."""
+    dropouts = [layer for layer in model.layers if isinstance(layer, InferenceDropout)]
+    if keep_masks is not None and len(keep_masks) != len(dropouts):
+        raise ValueError(f"{len(dropouts)} dropout layers, {len(keep_masks)} masks")
+    for index, layer in enumerate(dropouts):
+        layer.off = keep_masks is None
+        # as noise, a 1 is kept (at least the rate) and a 0 dropped
+        layer.noise = None if keep_masks is None else keep_masks[index]
+    try:
+        yield
+    finally:
+        for layer in dropouts:
+            layer.off, layer.noise = False, None
 
 
 @contextlib.contextmanager

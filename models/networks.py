@@ -13,7 +13,7 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
-from models.layers import BatchStatNorm, InferenceDropout, weight_init
+from models.layers import BatchStatNorm, InferenceDropout, ReadLateConv2D, weight_init
 
 DECODERS = ("auto", "liao", "mirrored")
 DECODER_DROPOUT_LAYERS = 3  # the innermost three decoder layers drop out half their units
@@ -45,36 +45,41 @@ def unet_widths(crop_size: int, ngf: int, decoder: str = "auto") -> tuple[list[i
 
 # Layers are named after the original's variable scopes, "encoder_2/conv" as
 # "encoder_2_conv" (Keras names take no "/"), so that its checkpoints map by name.
+#
+# `tf_layers` builds the layers of Hesse's final script (tf.layers): every convolution
+# with a bias (initialised to zero) and batch norm by the fused kernel. Without it they
+# are Liao's and Hesse's early ones: no biases, batch norm from moments in D (G keeps the
+# fused kernel there too: the same arithmetic up to rounding, and faster).
 
-def _down(x, scope: str, channels: int, separable: bool):
-    # [b, h, w, c] => [b, h/2, w/2, channels]; no bias: batch norm's offset is the bias
+def _down(x, scope: str, channels: int, separable: bool, bias: bool):
+    # [b, h, w, c] => [b, h/2, w/2, channels]
     if separable:
-        conv = layers.SeparableConv2D(channels, 4, strides=2, padding="same", use_bias=False,
+        conv = layers.SeparableConv2D(channels, 4, strides=2, padding="same", use_bias=bias,
                                       depthwise_initializer=weight_init(),
                                       pointwise_initializer=weight_init(), name=f"{scope}_conv")
     else:
-        conv = layers.Conv2D(channels, 4, strides=2, padding="same", use_bias=False,
+        conv = layers.Conv2D(channels, 4, strides=2, padding="same", use_bias=bias,
                              kernel_initializer=weight_init(), name=f"{scope}_conv")
     return conv(x)
 
 
-def _up(x, scope: str, channels: int, separable: bool):
+def _up(x, scope: str, channels: int, separable: bool, bias: bool):
     # [b, h, w, c] => [b, 2h, 2w, channels]
     if separable:
         # Hesse's separable variant: nearest-neighbour upsampling, then a separable conv
         x = layers.UpSampling2D(2, interpolation="nearest", name=f"{scope}_resize")(x)
-        return layers.SeparableConv2D(channels, 4, padding="same", use_bias=False,
+        return layers.SeparableConv2D(channels, 4, padding="same", use_bias=bias,
                                       depthwise_initializer=weight_init(),
                                       pointwise_initializer=weight_init(),
                                       name=f"{scope}_deconv")(x)
-    return layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=False,
+    return layers.Conv2DTranspose(channels, 4, strides=2, padding="same", use_bias=bias,
                                   kernel_initializer=weight_init(), name=f"{scope}_deconv")(x)
 
 
 def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
                     out_channels: int = 3, decoder: str = "auto", separable_conv: bool = False,
-                    inference_dropout: bool = True, seed: int | None = None,
-                    sync_norm: bool = False) -> keras.Model:
+                    tf_layers: bool = False, inference_dropout: bool = True,
+                    seed: int | None = None, sync_norm: bool = False) -> keras.Model:
     """U-Net: [b, crop, crop, in_channels] => [b, crop, crop, out_channels], all in [-1, 1].
 
     `sync_norm` normalises over all replicas' images (see BatchStatNorm).
@@ -83,12 +88,12 @@ def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
     inputs = keras.Input((crop_size, crop_size, in_channels), name="inputs")
 
     # encoder_1: [b, 64, 64, 3] => [b, 32, 32, 16], a bare conv
-    x = _down(inputs, "encoder_1", encoder_widths[0], separable_conv)
+    x = _down(inputs, "encoder_1", encoder_widths[0], separable_conv, tf_layers)
     skips = [x]
     # encoder_2..6: [b, 32, 32, 16] => [b, 16, 16, 32] => 8x8x64 => 4x4x128 => 2x2x128 => 1x1x128
     for level, width in enumerate(encoder_widths[1:], start=2):
         x = layers.LeakyReLU(0.2, name=f"encoder_{level}_lrelu")(x)
-        x = _down(x, f"encoder_{level}", width, separable_conv)
+        x = _down(x, f"encoder_{level}", width, separable_conv, tf_layers)
         x = BatchStatNorm(synchronized=sync_norm, name=f"encoder_{level}_batchnorm")(x)
         skips.append(x)
 
@@ -100,7 +105,7 @@ def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
         if index > 0:
             x = layers.Concatenate(name=f"{scope}_concat")([x, skips[-1 - index]])
         x = layers.ReLU(name=f"{scope}_relu")(x)
-        x = _up(x, scope, width, separable_conv)
+        x = _up(x, scope, width, separable_conv, tf_layers)
         x = BatchStatNorm(synchronized=sync_norm, name=f"{scope}_batchnorm")(x)
         if index < DECODER_DROPOUT_LAYERS:
             x = InferenceDropout(0.5, at_inference=inference_dropout,
@@ -110,25 +115,31 @@ def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
     # decoder_1: [b, 32, 32, 32 + 16] => [b, 64, 64, 3]
     x = layers.Concatenate(name="decoder_1_concat")([x, skips[0]])
     x = layers.ReLU(name="decoder_1_relu")(x)
-    x = _up(x, "decoder_1", out_channels, separable_conv)
+    x = _up(x, "decoder_1", out_channels, separable_conv, tf_layers)
     outputs = layers.Activation("tanh", dtype="float32", name="decoder_1_tanh")(x)
     return keras.Model(inputs, outputs, name="generator")
 
 
-def _conv(scope: str, channels: int, size: int, stride: int, spectral_norm: bool
-          ) -> layers.Layer:
-    # A discriminator's conv, without bias as every conv of the original pix2pix
-    conv = layers.Conv2D(channels, size, strides=stride, padding="valid", use_bias=False,
-                         kernel_initializer=weight_init(), name=f"{scope}_conv")
+def _conv(scope: str, channels: int, size: int, stride: int, spectral_norm: bool,
+          bias: bool) -> layers.Layer:
+    # A discriminator's conv. G's gradient, taken after D's update, reads its kernel as
+    # updated (models/layers.py)
+    conv = ReadLateConv2D(channels, size, strides=stride, padding="valid", use_bias=bias,
+                          kernel_initializer=weight_init(), name=f"{scope}_conv")
     if spectral_norm:
         return layers.SpectralNormalization(conv, name=f"{scope}_spectral_norm")
     return conv
 
 
-def _patch_conv(x, scope: str, channels: int, stride: int, spectral_norm: bool = False):
+def _patch_conv(x, scope: str, channels: int, stride: int, spectral_norm: bool, bias: bool):
     # Pad by one, then a "valid" 4x4 conv: 64 => 32 at stride 2, 32 => 31 => 30 at stride 1
     x = layers.ZeroPadding2D(1, name=f"{scope}_pad")(x)
-    return _conv(scope, channels, 4, stride, spectral_norm)(x)
+    return _conv(scope, channels, 4, stride, spectral_norm, bias)(x)
+
+
+def _discriminator_norm(scope: str, sync_norm: bool, tf_layers: bool) -> layers.Layer:
+    return BatchStatNorm(synchronized=sync_norm, fused=tf_layers, read_late=True,
+                         name=f"{scope}_batchnorm")
 
 
 def _pair(crop_size: int, in_channels: int, target_channels: int):
@@ -147,29 +158,31 @@ def _logits(inputs, x) -> keras.Model:
 
 def build_patchgan(crop_size: int = 64, ndf: int = 16, in_channels: int = 3,
                    target_channels: int = 3, n_layers: int = 1, sync_norm: bool = False,
-                   spectral_norm: bool = False) -> keras.Model:
+                   spectral_norm: bool = False, tf_layers: bool = False) -> keras.Model:
     """PatchGAN, pix2pix's: ([b, crop, crop, in], [b, crop, crop, target]) =>
     [b, 30, 30, 1], one verdict per overlapping patch, `n_layers` layers between the first
     conv and the last (SketchToFace 1, a 16-pixel patch; the paper 3, 70 pixels).
     """
     inputs, x = _pair(crop_size, in_channels, target_channels)
     # layer_1: [b, 64, 64, 3 + 3] => [b, 32, 32, 16]
-    x = _patch_conv(x, "layer_1", ndf, 2, spectral_norm)
+    x = _patch_conv(x, "layer_1", ndf, 2, spectral_norm, tf_layers)
     x = layers.LeakyReLU(0.2, name="layer_1_lrelu")(x)
     # layer_2 (n_layers = 1): [b, 32, 32, 16] => [b, 31, 31, 32]; deeper stacks halve until
     # the last
     for i in range(1, n_layers + 1):
         scope = f"layer_{i + 1}"
-        x = _patch_conv(x, scope, ndf * min(2**i, 8), 1 if i == n_layers else 2, spectral_norm)
-        x = BatchStatNorm(synchronized=sync_norm, name=f"{scope}_batchnorm")(x)
+        x = _patch_conv(x, scope, ndf * min(2**i, 8), 1 if i == n_layers else 2, spectral_norm,
+                        tf_layers)
+        x = _discriminator_norm(scope, sync_norm, tf_layers)(x)
         x = layers.LeakyReLU(0.2, name=f"{scope}_lrelu")(x)
     # layer_3: [b, 31, 31, 32] => [b, 30, 30, 1]
-    return _logits(inputs, _patch_conv(x, f"layer_{n_layers + 2}", 1, 1, spectral_norm))
+    return _logits(inputs, _patch_conv(x, f"layer_{n_layers + 2}", 1, 1, spectral_norm,
+                                       tf_layers))
 
 
 def build_pixelgan(crop_size: int = 64, ndf: int = 16, in_channels: int = 3,
                    target_channels: int = 3, n_layers: int = 1, sync_norm: bool = False,
-                   spectral_norm: bool = False) -> keras.Model:
+                   spectral_norm: bool = False, tf_layers: bool = False) -> keras.Model:
     """PixelGAN (the paper's 1x1 patch): ([b, crop, crop, in], [b, crop, crop, target]) =>
     [b, crop, crop, 1], one verdict per pixel from that pixel's channels (the condition's
     and the image's; batch norm adds the batch's statistics), through 1x1 convs: it judges
@@ -177,12 +190,12 @@ def build_pixelgan(crop_size: int = 64, ndf: int = 16, in_channels: int = 3,
     """
     inputs, x = _pair(crop_size, in_channels, target_channels)
     # [b, 64, 64, 3 + 3] => [b, 64, 64, 16] => [b, 64, 64, 32] => [b, 64, 64, 1]
-    x = _conv("layer_1", ndf, 1, 1, spectral_norm)(x)
+    x = _conv("layer_1", ndf, 1, 1, spectral_norm, tf_layers)(x)
     x = layers.LeakyReLU(0.2, name="layer_1_lrelu")(x)
-    x = _conv("layer_2", 2 * ndf, 1, 1, spectral_norm)(x)
-    x = BatchStatNorm(synchronized=sync_norm, name="layer_2_batchnorm")(x)
+    x = _conv("layer_2", 2 * ndf, 1, 1, spectral_norm, tf_layers)(x)
+    x = _discriminator_norm("layer_2", sync_norm, tf_layers)(x)
     x = layers.LeakyReLU(0.2, name="layer_2_lrelu")(x)
-    return _logits(inputs, _conv("layer_3", 1, 1, 1, spectral_norm)(x))
+    return _logits(inputs, _conv("layer_3", 1, 1, 1, spectral_norm, tf_layers)(x))
 
 
 # --discriminator: name => builder, every builder with build_patchgan's arguments.

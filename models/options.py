@@ -142,6 +142,9 @@ class NetworkOptions:
         kept=True)
     separable_conv: bool = option(False, "Use separable convolutions in the generator.",
                                   kept=True)
+    tf_layers: bool = option(
+        False, "The layers of Hesse's final script (tf.layers): convolutions with biases, "
+        "batch norm by the fused kernel. Default: Liao's and Hesse's early layers.", kept=True)
     spectral_norm: bool = option(
         False, "Spectral normalisation of the discriminator's convolutions.", kept=True)
     inference_dropout: bool = option(
@@ -161,6 +164,11 @@ class TrainingOptions:
     beta1: float = option(0.5, "Momentum term of Adam.")
     l1_weight: float = option(100.0, "Weight on the L1 term of the generator loss.")
     gan_weight: float = option(1.0, "Weight on the GAN term of the generator loss.")
+    update_order: str = option(
+        "original", "'original': G's gradient is taken after D's update, its backward pass "
+        "through D reading D's updated weights, as the original's TF1 step did; "
+        "'simultaneous': both gradients from the weights before either update.",
+        choices=registered("models.pix2pix", "UPDATE_ORDERS"), kept=True)
     lr_decay_epochs: int = option(
         0, "Decay the learning rate linearly to zero over the last N epochs (0: constant, as "
         "pix2pix).", kept=True)
@@ -285,10 +293,18 @@ class Options(RuntimeOptions, TrainingOptions, NetworkOptions, DataOptions, RunO
             raise UsageError(f"{path}: {error.strerror or error}") from None
         except ValueError as error:
             raise UsageError(f"{path}: not valid JSON ({error})") from None
+        return self.with_kept(content)
+
+    def with_kept(self, content: dict) -> tuple[Options, list[str]]:
+        """These options with the kept ones that `content` (options.json's keys) holds,
+        and the names of those that changed."""
         trained = Options.from_json(content)
         changes = {name: getattr(trained, name) for name in KEPT
                    if name in content and getattr(trained, name) != getattr(self, name)}
-        return self.replace(**changes), list(changes)
+        scale = {}
+        if "crop_size" in changes and self.scale_size == self.crop_size:  # the default
+            scale = {"scale_size": changes["crop_size"]}
+        return self.replace(**changes, **scale), list(changes)
 
 
 FIELDS = {field.name: field for field in dataclasses.fields(Options)}

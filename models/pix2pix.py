@@ -11,6 +11,7 @@ from models.losses import GAN_LOSSES, GANLoss, l1_loss
 
 LOSS_EMA_DECAY = 0.99
 LOSS_NAMES = ("discrim_loss", "gen_loss_GAN", "gen_loss_L1")
+UPDATE_ORDERS = ("original", "simultaneous")
 
 
 class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
@@ -33,13 +34,18 @@ class FusedAdam(keras.optimizers.Adam):
     AdamOptimizer did: the same arithmetic in one op instead of about twenty, which
     matters for a model this small."""
 
-    def update_step(self, gradient, variable, learning_rate):
+    def slots(self, variable) -> tuple[keras.Variable, keras.Variable]:
+        """Adam's first and second moments of one variable (TF1's `/Adam`, `/Adam_1`)."""
         index = self._get_variable_index(variable)
+        return self._momentums[index], self._velocities[index]
+
+    def update_step(self, gradient, variable, learning_rate):
+        momentum, velocity = self.slots(variable)
         step = tf.cast(self.iterations + 1, variable.dtype)
         beta1, beta2 = (tf.cast(beta, variable.dtype) for beta in (self.beta_1, self.beta_2))
         tf.raw_ops.ResourceApplyAdam(
-            var=variable.handle, m=self._momentums[index].handle,
-            v=self._velocities[index].handle, beta1_power=beta1**step, beta2_power=beta2**step,
+            var=variable.handle, m=momentum.handle, v=velocity.handle,
+            beta1_power=beta1**step, beta2_power=beta2**step,
             lr=tf.cast(learning_rate, variable.dtype), beta1=beta1, beta2=beta2,
             epsilon=tf.cast(self.epsilon, variable.dtype),
             grad=tf.cast(gradient, variable.dtype))
@@ -66,8 +72,10 @@ class Pix2Pix(keras.Model):
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, lr=2e-4,
                  beta1: float = 0.5, l1_weight: float = 100.0, gan_weight: float = 1.0,
-                 gan_loss: GANLoss = GAN_LOSSES["vanilla"], ema_decay: float = 0.0, **kwargs):
+                 gan_loss: GANLoss = GAN_LOSSES["vanilla"], ema_decay: float = 0.0,
+                 update_order: str = "original", **kwargs):
         super().__init__(**kwargs)
+        self.update_order = update_order
         self.generator = generator
         self.discriminator = discriminator
         self.l1_weight = l1_weight
@@ -125,6 +133,12 @@ class Pix2Pix(keras.Model):
     def train_step(self, data, loss_scale: float = 1.0):
         """Update D, then G, from the same forward pass; returns the raw losses and images.
 
+        The original's order (`update_order` "original"): G's gradient is taken after D's
+        update, and its backward pass through D reads D's weights as updated (TF1's
+        reference variables under a control dependency; models/layers.py), while every
+        activation is the forward pass's. "simultaneous" takes both gradients from the
+        weights before either update.
+
         `loss_scale` divides the gradients among replicas (1 / replicas in sync), so that
         the summed gradients of a distributed step are those of the global batch's mean.
 
@@ -148,9 +162,12 @@ class Pix2Pix(keras.Model):
         d_vars = self.discriminator.trainable_variables
         g_vars = self.generator.trainable_variables
         d_grads = tape.gradient(scaled[0], d_vars)
-        g_grads = tape.gradient(scaled[1], g_vars)
-        del tape
+        if self.update_order == "simultaneous":
+            g_grads = tape.gradient(scaled[1], g_vars)
         self.disc_optimizer.apply(d_grads, d_vars)
+        if self.update_order == "original":
+            g_grads = tape.gradient(scaled[1], g_vars)
+        del tape
         self.gen_optimizer.apply(g_grads, g_vars)
         return {
             "losses": tf.stack([discrim_loss, gen_loss_gan, gen_loss_l1]),

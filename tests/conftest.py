@@ -40,7 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from helpers import REPO, TOOLS, pix2pix
+from helpers import MEASURED, REPO, TOOLS, pix2pix
 
 SKETCHTOFACE = pytest.StashKey["Dataset | None"]()  # what pytest_configure found
 FOLDERS = ("A64", "B64", "Combine", "test", "testA", "testB")
@@ -131,6 +131,8 @@ def pytest_configure(config):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    for line in config.stash.get(MEASURED, []):
+        terminalreporter.write_line(line)
     found = config.stash.get(SKETCHTOFACE, None)
     if found is not None:
         terminalreporter.write_line(f"data: {found.description}")

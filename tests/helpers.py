@@ -18,6 +18,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 TOOLS = REPO / "tools"
+# lines of measured figures that tests leave for the end of the run (conftest prints them)
+MEASURED = pytest.StashKey[list]()
 
 
 def pix2pix(*args: object, check: bool = True, timeout: float = 600

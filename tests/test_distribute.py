@@ -33,7 +33,9 @@ MIRRORED_STEP = textwrap.dedent("""
 
     strategy = make_strategy("mirrored", cpu_devices=2)
     assert strategy.num_replicas_in_sync == 2
-    options = Options(flip=False, seed=3, sync_batch_norm=SYNC_NORM)
+    # both gradients from the weights before either update, as the sum by hand below
+    options = Options(flip=False, seed=3, sync_batch_norm=SYNC_NORM,
+                      update_order="simultaneous")
 
     def build():
         tf.keras.utils.set_random_seed(3)

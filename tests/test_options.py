@@ -70,8 +70,8 @@ def test_the_kept_fields_are_the_models_shape_labels_and_recipe():
     assert set(KEPT) == {
         "which_direction", "lab_colorization", "crop_size", "ngf", "ndf", "discriminator",
         "n_layers_d",
-        "decoder", "separable_conv", "spectral_norm", "gan_loss", "lr_decay_epochs",
-        "ema_decay", "label_pattern", "labels"}
+        "decoder", "separable_conv", "tf_layers", "spectral_norm", "gan_loss", "lr_decay_epochs",
+        "update_order", "ema_decay", "label_pattern", "labels"}
 
 
 def test_groups_hold_their_fields_and_preprocessing_reads_the_data_group():
