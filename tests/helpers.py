@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
+from tools.browser import CHROMEDRIVER, CHROMIUM, headless_chromium
 
 REPO = Path(__file__).resolve().parent.parent
 TOOLS = REPO / "tools"
@@ -72,31 +73,18 @@ def decode(data: bytes) -> np.ndarray:
                         cv2.COLOR_BGR2RGB)
 
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 needs_chromium = pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER),
     reason="needs Debian's chromium and chromium-driver (see .ci/run)")
 
 
 @contextlib.contextmanager
-def chromium(profile: Path):
+def chromium(profile: Path, downloads: Path | None = None,
+             size: tuple[int, int] = (1280, 900)):
     """Debian's headless Chromium under selenium, keeping the page's console log."""
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run",
-                     f"--user-data-dir={profile}"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    try:
+    pytest.importorskip("selenium.webdriver")
+    with headless_chromium(profile, downloads, size) as browser:
         yield browser
-    finally:
-        browser.quit()
 
 
 def translate_on_page(browser, timeout: float = 60) -> bytes:
