@@ -87,22 +87,34 @@ def chromium(profile: Path, downloads: Path | None = None,
         yield browser
 
 
-def translate_on_page(browser, timeout: float = 60) -> bytes:
-    """Presses the page's Translate; the output image's PNG bytes once it has changed."""
+def translations_done(browser, timeout: float = 60) -> int:
+    """Waits until the page has started and no translation runs or waits; the number of
+    translations it has done."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(browser, timeout).until(lambda _: browser.execute_script(
-        "return !document.getElementById('translate').disabled"))  # the page has started
-    before = browser.execute_script("return document.getElementById('output').src")
-    browser.find_element("id", "translate").click()
-    WebDriverWait(browser, timeout).until(lambda _: browser.execute_script(
-        "const o = document.getElementById('output');"
-        "return o.src !== arguments[0] && o.complete && o.naturalWidth > 0;", before))
+    return WebDriverWait(browser, timeout).until(lambda _: browser.execute_script(
+        "const idle = !document.getElementById('translate').disabled"
+        "  && !document.getElementById('output-frame').classList.contains('busy');"
+        "return idle && [Number(document.getElementById('output').dataset.translations"
+        "                       || 0)];"))[0]
+
+
+def face_on_page(browser) -> bytes:
+    """The face the page shows (its output canvas, at the model's size) as PNG bytes."""
     data_url = browser.execute_script(
-        "const o = document.getElementById('output'), c = document.createElement('canvas');"
-        "c.width = o.naturalWidth; c.height = o.naturalHeight;"
-        "c.getContext('2d').drawImage(o, 0, 0); return c.toDataURL('image/png');")
+        "return document.getElementById('output').toDataURL('image/png')")
     return base64.b64decode(data_url.split(",", 1)[1])
+
+
+def translate_on_page(browser, timeout: float = 60) -> bytes:
+    """Once the page is idle, presses Translate; the face once that translation is done."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    done = translations_done(browser, timeout)
+    browser.find_element("id", "translate").click()
+    WebDriverWait(browser, timeout).until(
+        lambda _: translations_done(browser, timeout) > done)
+    return face_on_page(browser)
 
 
 def draw_a_face(browser) -> None:
