@@ -22,7 +22,7 @@ from models.imageio import over_white
 from models.labels import Labels
 from models.layers import dropout_layers, portable
 from models.options import Options
-from models.portable import ONNX_DIR, converter, write_onnx
+from models.portable import FLOAT16_TOLERANCE, GREY_LEVEL, ONNX_DIR, converter, write_onnx
 
 SERVING = "serving_default"  # encoded images in, encoded images out
 FLOAT = "float_images"  # [n, crop, crop, 3] floats in [0, 1] in and out
@@ -287,4 +287,6 @@ def export(options: Options) -> None:
         folder = os.path.join(options.output_dir, ONNX_DIR)
         info = write_onnx(module, folder, options)
         print(f"exported {folder} ({info['weights']} weights, within "
-              f"{info['max_difference_grey_levels']:.3f} grey levels of TensorFlow)")
+              f"{info['max_difference_grey_levels']:.3f} grey levels of TensorFlow; "
+              f"float16 weights: {info['float16_difference_grey_levels']:.3f}, kept up to "
+              f"{FLOAT16_TOLERANCE / GREY_LEVEL:.1f})")

@@ -115,6 +115,7 @@ def write_onnx(translator, folder: str, options) -> dict:
         "inputs": [{"name": spec.name, "shape": spec.shape.as_list()} for spec in specs],
         "max_difference_grey_levels":
             (half_difference if weights == "float16" else difference) / GREY_LEVEL,
+        "float16_difference_grey_levels": half_difference / GREY_LEVEL,  # why the choice
         "convert_seconds": round(seconds, 2),
     }
     with file_errors(folder):

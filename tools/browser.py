@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,3 +45,37 @@ def headless_chromium(profile: Path, downloads: Path | None = None,
         yield browser
     finally:
         browser.quit()
+
+
+def ellipse(cx: float, cy: float, rx: float, ry: float, start: int = 0, end: int = 360
+            ) -> list[tuple[float, float]]:
+    return [(cx + rx * math.cos(math.radians(a)), cy + ry * math.sin(math.radians(a)))
+            for a in range(start, end + 1, 15)]
+
+
+# A face as a person draws it with the mouse on the page's 256x256 canvas, each stroke's
+# points as offsets from its centre: outline, hair line, eyes, brows, nose and mouth.
+DRAWN_FACE = [ellipse(0, 12, 62, 80),  # face
+              ellipse(0, -8, 78, 95, 180, 360),  # hair line
+              ellipse(-26, -3, 12, 6), ellipse(26, -3, 12, 6),  # eyes
+              [(-40, -20), (-12, -22)], [(12, -22), (40, -20)],  # brows
+              [(0, 2), (-8, 37), (8, 37)],  # nose
+              ellipse(0, 62, 20, 6, 0, 180)]  # mouth
+
+
+def draw(browser, strokes: list[list[tuple[float, float]]]) -> None:
+    """Draws `strokes` on the page's canvas with the mouse, scaled to its shown size."""
+    from selenium.webdriver import ActionChains
+
+    canvas = browser.find_element("id", "sketch")
+    scale = canvas.rect["width"] / 256
+    actions = ActionChains(browser)
+    for points in strokes:
+        x, y = (round(v * scale) for v in points[0])
+        actions.move_to_element_with_offset(canvas, x, y).click_and_hold()
+        for px, py in points[1:]:
+            nx, ny = round(px * scale), round(py * scale)
+            actions.move_by_offset(nx - x, ny - y)
+            x, y = nx, ny
+        actions.release()
+    actions.perform()

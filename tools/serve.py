@@ -299,9 +299,14 @@ ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-thr
 NODE_MODULES = STATIC.parent.parent / "node_modules"  # npm ci, from package-lock.json
 
 
-def write_site(folder: Path, export_dir: Path, examples: dict[str, Example]) -> None:
+def megabytes(folder: Path) -> str:
+    return f"{sum(f.stat().st_size for f in folder.rglob('*') if f.is_file()) / 1e6:.1f}"
+
+
+def write_site(folder: Path, export_dir: Path, examples: dict[str, Example]) -> str:
     """The page as a static site that runs the model itself: index.html, static/ (the
-    script, and onnxruntime-web's in static/ort/), model/, examples/ and info.json."""
+    script, and onnxruntime-web's in static/ort/), model/, examples/ and info.json.
+    Returns the model's weights' type, float16 or float32."""
     model_json = export_dir / ONNX_DIR / "model.json"
     if not model_json.is_file():
         raise UsageError(f"--model {export_dir}: no {ONNX_DIR}/model.json; export it with "
@@ -330,6 +335,7 @@ def write_site(folder: Path, export_dir: Path, examples: dict[str, Example]) -> 
         info = page_info(model["labels"], examples, model["input_half"],
                          model["inference_dropout"], "model/model.json")
         (folder / "info.json").write_text(json.dumps(info))
+    return model["weights"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -349,9 +355,11 @@ def main(argv: list[str] | None = None) -> None:
                         "model (exported with --format onnx) running in the browser, and exit")
     args = parser.parse_args(argv)
     if args.site:
-        write_site(args.site, Path(args.model), find_examples(args.examples))
-        print(f"wrote {args.site}; serve it with python -m http.server --directory "
-              f"{args.site}")
+        weights = write_site(args.site, Path(args.model), find_examples(args.examples))
+        print(f"wrote {args.site}: {megabytes(args.site)} MB, of which the model "
+              f"{megabytes(args.site / 'model')} MB ({weights} weights) and the runtime "
+              f"{megabytes(args.site / 'static' / 'ort')} MB; serve it with "
+              f"python -m http.server --directory {args.site}")
         return
     model = ImageTranslator.load(args.model)
     try:
