@@ -222,9 +222,8 @@ function encodePng(rgba, width, height) {
 
 // --------------------------------------------------------------------- translating
 
-// Each translator takes (label, noise) and gives {pixels: ImageData, png: Blob}; noise is
-// a function giving uniform numbers in [0, 1) for the dropout layers, or a seed for the
-// server to draw them from.
+// Each translator takes (label, seed) and gives {pixels: ImageData, png: Blob}; a seed
+// (null: fresh noise) fixes the dropout layers' noise, drawn here or by the server.
 
 // Through the Python server: the canvas as a PNG made here, the face's PNG back.
 function serverTranslator() {
