@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 
 import tensorflow as tf
 
@@ -21,7 +22,7 @@ from models.imageio import over_white
 from models.labels import Labels
 from models.layers import dropout_layers, portable
 from models.options import Options
-from models.portable import ONNX_DIR, converter, write_onnx
+from models.portable import FLOAT16_TOLERANCE, GREY_LEVEL, ONNX_DIR, converter, write_onnx
 
 SERVING = "serving_default"  # encoded images in, encoded images out
 FLOAT = "float_images"  # [n, crop, crop, 3] floats in [0, 1] in and out
@@ -183,14 +184,18 @@ class ImageTranslator:
     """A serving function (a Translator's, or a loaded SavedModel's) as a Python call:
     encoded images (and labels, for a labelled model) in, (keys, encoded translations) out."""
 
-    def __init__(self, serve, path: str | None = None, labels: Labels | None = None):
+    def __init__(self, serve, path: str | None = None, labels: Labels | None = None,
+                 seed_states: list[tf.Variable] | None = None):
         self._serve = serve
         self.path = path  # the SavedModel's folder, when loaded from one
         self.labels = labels or Labels()
+        self._seed_states = seed_states or []  # each dropout layer's noise sequence
+        # One call at a time: a seeded call's noise must not be advanced by another's
+        self._lock = threading.Lock()
 
     @classmethod
     def wrap(cls, translator: Translator) -> ImageTranslator:
-        return cls(translator.serve, None, _labels_of(translator))
+        return cls(translator.serve, None, _labels_of(translator), _seed_states(translator))
 
     @classmethod
     def load(cls, path: str) -> ImageTranslator:
@@ -204,18 +209,23 @@ class ImageTranslator:
         except (OSError, tf.errors.OpError) as error:
             reason = str(error).strip().splitlines()[0]
             raise UsageError(f"{model_dir}: not a SavedModel that loads ({reason})") from None
-        return cls(loaded.signatures[SERVING], model_dir, _labels_of(loaded))
+        return cls(loaded.signatures[SERVING], model_dir, _labels_of(loaded),
+                   _seed_states(loaded))
 
     def __call__(self, images: list[bytes], keys: list[str] | None = None,
-                 labels: list[str] | None = None):
-        """Raises UsageError for bytes that are not an image, or an unknown label."""
+                 labels: list[str] | None = None, seed: int | None = None):
+        """Raises UsageError for bytes that are not an image, or an unknown label. A seed
+        restarts dropout's noise as reseed_dropout does: the same seed, the same outputs."""
         keys = keys if keys is not None else [str(i) for i in range(len(images))]
         inputs = {"image": tf.constant(images, tf.string), "key": tf.constant(keys, tf.string)}
         self.labels.check(labels or [])
         if self.labels:  # "" weighs every label equally
             inputs["label"] = tf.constant(labels or [""] * len(images), tf.string)
         try:
-            result = self._serve(**inputs)
+            with self._lock:
+                for index, state in enumerate(self._seed_states if seed is not None else []):
+                    state.assign([0, seed + index])
+                result = self._serve(**inputs)
         except tf.errors.InvalidArgumentError as error:
             # In graph mode the message is "Graph execution error:", the Python stack of
             # the op, then the op's own words and the node: keep those words
@@ -223,6 +233,13 @@ class ImageTranslator:
             raise UsageError(f"not an image TensorFlow can decode: {reason}") from None
         return ([key.decode() for key in result["key"].numpy()],
                 list(result["image_bytes"].numpy()))
+
+
+def _seed_states(module) -> list[tf.Variable]:
+    """The dropout layers' seed states a Translator (or a loaded export of one) tracks,
+    in layer order."""
+    return [variable for variable in getattr(module, "generator_variables", [])
+            if "seed_generator_state" in variable.name]
 
 
 def _labels_of(module) -> Labels:
@@ -270,4 +287,6 @@ def export(options: Options) -> None:
         folder = os.path.join(options.output_dir, ONNX_DIR)
         info = write_onnx(module, folder, options)
         print(f"exported {folder} ({info['weights']} weights, within "
-              f"{info['max_difference_grey_levels']:.3f} grey levels of TensorFlow)")
+              f"{info['max_difference_grey_levels']:.3f} grey levels of TensorFlow; "
+              f"float16 weights: {info['float16_difference_grey_levels']:.3f}, kept up to "
+              f"{FLOAT16_TOLERANCE / GREY_LEVEL:.1f})")

@@ -28,6 +28,7 @@ ONNX_DIR = "onnx"  # in an export's folder, beside the SavedModel's version fold
 MODEL_FILE = "model.onnx"
 INFO_FILE = "model.json"
 GREY_LEVEL = 1 / 255
+INPUT_RESIZE = "area"  # how an image is brought to crop size: area_weights, as TensorFlow
 # float16 weights halve the file; they are kept only when the outputs stay this close to
 # float32's (in [0, 1]; a tenth of a grey level), else the export stays float32.
 FLOAT16_TOLERANCE = 0.1 * GREY_LEVEL
@@ -106,13 +107,15 @@ def write_onnx(translator, folder: str, options) -> dict:
     weights = "float16" if half_difference <= FLOAT16_TOLERANCE else "float32"
     info = {
         "format": "onnx", "opset": OPSET, "file": MODEL_FILE, "weights": weights,
-        "crop_size": options.crop_size, "labels": list(options.labels),
+        "crop_size": options.crop_size, "input_resize": INPUT_RESIZE,
+        "labels": list(options.labels),
         "label_pattern": options.label_pattern, "swap_rb": options.swap_rb,
         "inference_dropout": options.inference_dropout,
         "input_half": options.input_half,
         "inputs": [{"name": spec.name, "shape": spec.shape.as_list()} for spec in specs],
         "max_difference_grey_levels":
             (half_difference if weights == "float16" else difference) / GREY_LEVEL,
+        "float16_difference_grey_levels": half_difference / GREY_LEVEL,  # why the choice
         "convert_seconds": round(seconds, 2),
     }
     with file_errors(folder):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +14,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
+from tools.browser import CHROMEDRIVER, CHROMIUM, headless_chromium
 
 REPO = Path(__file__).resolve().parent.parent
 TOOLS = REPO / "tools"
@@ -74,49 +75,48 @@ def decode(data: bytes) -> np.ndarray:
                         cv2.COLOR_BGR2RGB)
 
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 needs_chromium = pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER),
     reason="needs Debian's chromium and chromium-driver (see .ci/run)")
 
 
 @contextlib.contextmanager
-def chromium(profile: Path):
+def chromium(profile: Path, downloads: Path | None = None,
+             size: tuple[int, int] = (1280, 900)):
     """Debian's headless Chromium under selenium, keeping the page's console log."""
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run",
-                     f"--user-data-dir={profile}"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    try:
+    pytest.importorskip("selenium.webdriver")
+    with headless_chromium(profile, downloads, size) as browser:
         yield browser
-    finally:
-        browser.quit()
+
+
+def translations_done(browser, timeout: float = 60) -> int:
+    """Waits until the page has started and no translation runs or waits; the number of
+    translations it has done."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, timeout).until(lambda _: browser.execute_script(
+        "const idle = !document.getElementById('translate').disabled"
+        "  && !document.getElementById('output-frame').classList.contains('busy');"
+        "return idle && [Number(document.getElementById('output').dataset.translations"
+        "                       || 0)];"))[0]
+
+
+def face_on_page(browser) -> bytes:
+    """The face the page shows (its output canvas, at the model's size) as PNG bytes."""
+    data_url = browser.execute_script(
+        "return document.getElementById('output').toDataURL('image/png')")
+    return base64.b64decode(data_url.split(",", 1)[1])
 
 
 def translate_on_page(browser, timeout: float = 60) -> bytes:
-    """Presses the page's Translate; the output image's PNG bytes once it has changed."""
+    """Once the page is idle, presses Translate; the face once that translation is done."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(browser, timeout).until(lambda _: browser.execute_script(
-        "return !document.getElementById('translate').disabled"))  # the page has started
-    before = browser.execute_script("return document.getElementById('output').src")
+    done = translations_done(browser, timeout)
     browser.find_element("id", "translate").click()
-    WebDriverWait(browser, timeout).until(lambda _: browser.execute_script(
-        "const o = document.getElementById('output');"
-        "return o.src !== arguments[0] && o.complete && o.naturalWidth > 0;", before))
-    data_url = browser.execute_script(
-        "const o = document.getElementById('output'), c = document.createElement('canvas');"
-        "c.width = o.naturalWidth; c.height = o.naturalHeight;"
-        "c.getContext('2d').drawImage(o, 0, 0); return c.toDataURL('image/png');")
-    return base64.b64decode(data_url.split(",", 1)[1])
+    WebDriverWait(browser, timeout).until(
+        lambda _: translations_done(browser, timeout) > done)
+    return face_on_page(browser)
 
 
 def draw_a_face(browser) -> None:

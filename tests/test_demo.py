@@ -68,8 +68,10 @@ def demo_server(demo):
 
 def test_info_and_labelled_requests(demo_server):
     with urllib.request.urlopen(f"{demo_server}/info") as response:
-        assert json.load(response) == {"labels": ["f", "m"], "examples": ["f005.png", "f006.png"],
-                                       "input_half": "right"}
+        assert json.load(response) == {
+            "labels": ["f", "m"], "input_half": "right", "inference_dropout": False,
+            "examples": [{"file": "f005.png", "description": ""},
+                         {"file": "f006.png", "description": ""}]}
     request = urllib.request.Request(f"{demo_server}/translate?label=x",
                                      data=cv2.imencode(".png", np.full((64, 64, 3), 255,
                                                                        np.uint8))[1].tobytes())
@@ -105,7 +107,7 @@ def test_the_page_shows_natural_faces_for_drawn_uploaded_and_example_sketches(
         assert red_minus_blue(translate_on_page(browser)) > 20
 
         # an example, picked on the page
-        browser.find_element("css selector", "#examples img[title='f005.png']").click()
+        browser.find_element("css selector", "#examples img[data-file='f005.png']").click()
         assert red_minus_blue(translate_on_page(browser)) > 20
         choice.select_by_visible_text("any")
         assert red_minus_blue(translate_on_page(browser)) > 20

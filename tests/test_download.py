@@ -309,3 +309,14 @@ def test_an_unreachable_host_stops_the_run_at_once(monkeypatch, tmp_path, capsys
     assert re.fullmatch(rf"{PROG}: error: cannot reach {url}\S+: Connection refused; .*"
                         r"--from DIR", error), error
     assert not (tmp_path / "sketches").exists()
+
+
+def test_from_a_folder_one_level_too_deep_names_the_layout(cli_error, tmp_path):
+    """The repository's sketches/ folder given for the repository: one line, not a
+    failure for every file."""
+    too_deep = tmp_path / "SketchToFace" / "sketches"
+    (too_deep / "A64").mkdir(parents=True)
+    error = cli_error(PROG, "sketches", "--from", too_deep, "--output_dir", tmp_path / "out")
+    assert f"--from {too_deep}: no sketches/ folder in it; expected a copy of the " \
+        "SketchToFace repository (its sketches/ and images/ folders)" in error
+    assert not (tmp_path / "out").exists()

@@ -24,6 +24,7 @@ from helpers import (
 
 from models.imageio import load_images
 from models.styles import STYLES
+from tools.browser import DRAWN_FACE, draw
 
 STEPS = 1500
 HAIR, CENTRE = np.s_[2:14, 16:48], np.s_[24:44, 20:44]  # rows, columns of a 64x64 face
@@ -46,34 +47,6 @@ def exports(tmp_path_factory, sketchtoface):
     return root, mean_photo
 
 
-def draw_a_whole_face(browser) -> None:
-    """A face as a person draws it with the mouse: outline, hair line, eyes, brows, nose
-    and mouth, each a stroke of the page's default pen."""
-    from selenium.webdriver import ActionChains
-
-    canvas = browser.find_element("id", "sketch")  # 256x256; offsets from its centre
-
-    def ellipse(cx, cy, rx, ry, start=0, end=360):
-        return [(cx + rx * np.cos(np.radians(a)), cy + ry * np.sin(np.radians(a)))
-                for a in range(start, end + 1, 15)]
-
-    strokes = [ellipse(0, 12, 62, 80),  # face
-               ellipse(0, -8, 78, 95, 180, 360),  # hair line
-               ellipse(-26, -3, 12, 6), ellipse(26, -3, 12, 6),  # eyes
-               [(-40, -20), (-12, -22)], [(12, -22), (40, -20)],  # brows
-               [(0, 2), (-8, 37), (8, 37)],  # nose
-               ellipse(0, 62, 20, 6, 0, 180)]  # mouth
-    actions = ActionChains(browser)
-    for points in strokes:
-        x, y = (round(v) for v in points[0])
-        actions.move_to_element_with_offset(canvas, x, y).click_and_hold()
-        for nx, ny in points[1:]:
-            actions.move_by_offset(round(nx) - x, round(ny) - y)
-            x, y = round(nx), round(ny)
-        actions.release()
-    actions.perform()
-
-
 @needs_chromium
 def test_a_face_drawn_on_the_page_comes_back_as_a_face(exports, tmp_path):
     from selenium.webdriver.support.ui import Select
@@ -88,7 +61,7 @@ def test_a_face_drawn_on_the_page_comes_back_as_a_face(exports, tmp_path):
             assert pen.first_selected_option.text == "3"  # a width drawn trains on
             trained = sorted({width for _, widths in STYLES.values() for width in widths})
             assert [int(option.text) for option in pen.options] == trained
-            draw_a_whole_face(browser)
+            draw(browser, DRAWN_FACE)
             face = decode(translate_on_page(browser)).astype(np.float32)
             assert console_errors(browser) == []
         distance[preset] = float(np.abs(face - mean_photo).mean() / 255)

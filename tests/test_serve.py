@@ -19,10 +19,13 @@ from helpers import (
     chromium,
     console_errors,
     decode,
+    face_on_page,
     needs_chromium,
+    pix2pix,
     png,
     served,
     translate_on_page,
+    translations_done,
 )
 
 
@@ -62,12 +65,12 @@ def test_the_default_examples_are_faces_the_model_does_well_then_its_failures(
         with urllib.request.urlopen(f"{url}/info", timeout=60) as response:
             examples = json.load(response)["examples"]
         cuhk = [f"{name}.jpg" for name in data.faces]  # f005-f007 for SketchToFace
-        failures = [f"{name}.jpg: a face the model fails on (XM2GTS, not CUHK like its "
-                    "training faces)" for name in data.unpaired]
-        assert examples == cuhk + failures
-        for name, path in zip(examples, [*(data.sketches / "B64" / n for n in cuhk),
-                                         *(data.sketches / "testB" / f"{n}.jpg"
-                                           for n in data.unpaired)], strict=True):
+        failure = "a face the model fails on (XM2GTS, not CUHK like its training faces)"
+        assert examples == [{"file": name, "description": ""} for name in cuhk] + [
+            {"file": f"{name}.jpg", "description": failure} for name in data.unpaired]
+        files = [*(data.sketches / "B64" / n for n in cuhk),
+                 *(data.sketches / "testB" / f"{n}.jpg" for n in data.unpaired)]
+        for name, path in zip([example["file"] for example in examples], files, strict=True):
             address = f"{url}/examples/{urllib.parse.quote(name)}"
             with urllib.request.urlopen(address, timeout=60) as response:
                 assert response.read() == path.read_bytes(), name
@@ -163,4 +166,64 @@ def test_page_draws_and_translates_in_chromium(server, tmp_path):
 
         assert decode(translate_on_page(browser)).shape == (64, 64, 3)
         assert browser.find_element("id", "status").text == ""
+        assert console_errors(browser) == []
+
+
+@pytest.fixture(scope="module")
+def dropout_server(brief_training, tmp_path_factory):
+    """brief_training exported with dropout on, as pix2pix runs it, served."""
+    export = tmp_path_factory.mktemp("dropout") / "export"
+    pix2pix("--mode", "export", "--checkpoint", brief_training, "--output_dir", export,
+            timeout=300)
+    with served(export) as url:
+        yield url
+
+
+def test_a_seed_gives_the_same_face_and_none_a_fresh_one(dropout_server):
+    image = sketch(3)
+    seeded = {post(f"{dropout_server}/translate?seed=5", image) for _ in range(2)}
+    assert len(seeded) == 1 and next(iter(seeded))[0] == 200
+    assert post(f"{dropout_server}/translate?seed=6", image) not in seeded
+    assert post(f"{dropout_server}/translate", image) != post(f"{dropout_server}/translate",
+                                                              image)
+    for bad in ("x", "-1", str(2**32)):
+        status, answer = post(f"{dropout_server}/translate?seed={bad}", image)
+        assert status == 400 and f"seed={bad}: expected an integer" in json.loads(answer)["error"]
+
+
+HOLD_TRANSLATIONS = """
+    // The page's requests to /translate wait until window.release() (and count)
+    window.calls = 0;
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    window.release = release;
+    const fetch = window.fetch;
+    window.fetch = async (url, options) => {
+      if (String(url).startsWith('translate')) { window.calls++; await held; }
+      return fetch(url, options);
+    };
+"""
+
+
+@needs_chromium
+def test_strokes_during_a_translation_leave_one_more_with_the_last_stroke(server, tmp_path):
+    from selenium.webdriver import ActionChains
+
+    with chromium(tmp_path / "profile") as browser:
+        browser.get(server + "/")
+        assert translations_done(browser) == 0
+        browser.execute_script(HOLD_TRANSLATIONS)
+        canvas = browser.find_element("id", "sketch")
+        for start in ((-60, -40), (-30, 40), (20, 0)):
+            (ActionChains(browser).move_to_element_with_offset(canvas, *start)
+             .click_and_hold().move_by_offset(40, 10).move_by_offset(30, -10).release()
+             .perform())
+        assert browser.execute_script("return window.calls") == 1  # held; one waits
+        browser.execute_script("window.release()")
+        assert translations_done(browser) == 2
+        assert browser.execute_script("return window.calls") == 2
+        drawn = browser.execute_script(
+            "return document.getElementById('sketch').toDataURL('image/png')")
+        expected = post(f"{server}/translate", base64.b64decode(drawn.split(",", 1)[1]))[1]
+        assert np.array_equal(decode(face_on_page(browser)), decode(expected))
         assert console_errors(browser) == []

@@ -17,9 +17,11 @@ from helpers import (
     console_errors,
     decode,
     draw_a_face,
+    face_on_page,
     needs_chromium,
     pix2pix,
     translate_on_page,
+    translations_done,
 )
 
 from models import portable
@@ -105,14 +107,25 @@ def canvas_png(browser) -> bytes:
     return base64.b64decode(data_url.split(",", 1)[1])
 
 
-def upload(browser, path: Path) -> None:
-    """Uploads a file and waits until the canvas has changed (or an error is shown)."""
+def changing_the_sketch(browser, action) -> None:
+    """Runs `action` (an upload, a click on an example) and waits until the canvas has
+    changed (or an error is shown)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
     before = canvas_png(browser)
-    browser.find_element("id", "upload").send_keys(str(path))
+    action()
     WebDriverWait(browser, 10).until(lambda _: canvas_png(browser) != before or browser
-                                     .find_element("id", "status").text)
+                                     .find_element("css selector", "#status.error"))
+
+
+def upload(browser, path: Path) -> None:
+    changing_the_sketch(browser, lambda: browser.find_element("id", "upload")
+                        .send_keys(str(path)))
+
+
+def pick_example(browser, file: str) -> None:
+    changing_the_sketch(browser, lambda: browser.find_element(
+        "css selector", f"#examples img[data-file='{file}']").click())
 
 
 def difference(a: bytes, b: bytes) -> int:
@@ -148,11 +161,11 @@ def test_the_static_site_translates_as_the_savedmodel_does(
             assert difference(outputs["f"], outputs["m"]) > 10  # the label matters
             return outputs
 
-        browser.find_element("css selector", "#examples img").click()
+        pick_example(browser, "Test1.jpg")
         first = translations()
         assert translate_on_page(browser) == first["m"]  # dropout off: repeatable
         upload(browser, tmp_path / "sketch.png")
-        assert browser.find_element("id", "notice").text == ""
+        assert browser.find_element("id", "status").text == ""
         uploaded = translations()
         assert uploaded[""] != first[""]
         browser.find_element("id", "clear").click()
@@ -160,9 +173,9 @@ def test_the_static_site_translates_as_the_savedmodel_does(
         translations()
 
         upload(browser, tmp_path / "pair.png")  # photo|sketch: the sketch half is used
-        assert "using its right half" in browser.find_element("id", "notice").text
+        assert "using its right half" in browser.find_element("id", "status").text
         assert translations() == uploaded
-        assert output.is_displayed() and browser.find_element("id", "status").text == ""
+        assert output.is_displayed()
         assert console_errors(browser) == []
 
 
@@ -170,7 +183,7 @@ def test_the_static_site_translates_as_the_savedmodel_does(
 def test_dropout_on_gives_a_new_face_every_time(static_server, tmp_path):
     with chromium(tmp_path / "profile") as browser:
         open_page(browser, f"{static_server}/dropout/")
-        browser.find_element("css selector", "#examples img").click()
+        pick_example(browser, "Test1.jpg")
         outputs = {translate_on_page(browser) for _ in range(3)}
         assert len(outputs) == 3
         assert console_errors(browser) == []
@@ -181,9 +194,14 @@ def test_bad_input_gets_a_clear_message_on_the_page(static_server, tmp_path):
     (tmp_path / "notes.png").write_text("not a picture")
     with chromium(tmp_path / "profile") as browser:
         open_page(browser, f"{static_server}/site/")
-        upload(browser, tmp_path / "notes.png")
+        pair = np.full((64, 128, 3), 255, np.uint8)
+        pair[:, 100] = 0  # a line in the sketch half, so that the canvas changes
+        cv2.imwrite(str(tmp_path / "pair.png"), pair)
+        upload(browser, tmp_path / "pair.png")
+        assert "using its right half" in browser.find_element("id", "status").text
+        upload(browser, tmp_path / "notes.png")  # the error replaces the remark
         assert browser.find_element("id", "status").text == \
-            "That file is not an image (PNG or JPEG)."
+            "notes.png is not an image (PNG or JPEG)."
 
         for site, message in (("missing", "model.onnx: 404 File not found"),
                               ("corrupt", "model.onnx is not a model this page can run")):
@@ -191,6 +209,138 @@ def test_bad_input_gets_a_clear_message_on_the_page(static_server, tmp_path):
             status = browser.find_element("id", "status").text
             assert status.startswith("The model could not be loaded: ") and message in status
             assert browser.find_element("id", "translate").get_attribute("disabled")
+
+
+def stroke(browser, start: tuple[int, int], *moves: tuple[int, int]) -> None:
+    """One pen stroke on the canvas, from `start` (offset from its centre) by `moves`."""
+    from selenium.webdriver import ActionChains
+
+    actions = ActionChains(browser).move_to_element_with_offset(
+        browser.find_element("id", "sketch"), *start).click_and_hold()
+    for move in moves:
+        actions.move_by_offset(*move)
+    actions.release().perform()
+
+
+def keys(browser, *combination: str) -> None:
+    """Presses a shortcut, e.g. keys(browser, Keys.CONTROL, "z")."""
+    from selenium.webdriver import ActionChains
+
+    actions = ActionChains(browser)
+    for key in combination:
+        actions.key_down(key)
+    for key in reversed(combination):
+        actions.key_up(key)
+    actions.perform()
+
+
+@needs_chromium
+def test_each_stroke_updates_the_face_without_a_press(static_server, labelled_export,
+                                                      tmp_path):
+    saved_model = ImageTranslator.load(str(labelled_export))
+    with chromium(tmp_path / "profile") as browser:
+        open_page(browser, f"{static_server}/site/")
+        done = translations_done(browser)
+        assert done == 0
+        for count, start in enumerate([(-50, -30), (10, 40), (-20, 0)], start=1):
+            stroke(browser, start, (30, 5), (20, -10))
+            done = translations_done(browser)
+            assert done >= count  # at least one per stroke, none pressed for
+            expected = saved_model([canvas_png(browser)], labels=[""])[1][0]
+            assert difference(face_on_page(browser), expected) <= GREY_LEVEL
+
+        browser.find_element("id", "live").click()  # off: strokes wait for Translate
+        face = face_on_page(browser)
+        stroke(browser, (40, -60), (20, 20))
+        assert translations_done(browser) == done and face_on_page(browser) == face
+        expected = saved_model([canvas_png(browser)], labels=[""])[1][0]
+        assert difference(translate_on_page(browser), expected) <= GREY_LEVEL
+        assert console_errors(browser) == []
+
+
+@needs_chromium
+def test_undo_redo_shortcuts_and_the_downloaded_face(static_server, tmp_path):
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    downloads = tmp_path / "downloads"
+    with chromium(tmp_path / "profile", downloads) as browser:
+        open_page(browser, f"{static_server}/site/")
+        blank = canvas_png(browser)
+        stroke(browser, (-50, -30), (60, 10))
+        one = canvas_png(browser)
+        stroke(browser, (-40, 40), (60, -10))
+        two = canvas_png(browser)
+        body = browser.find_element("tag name", "body")
+        body.click()  # the keys go to the page, not a form field
+        for combination, expected in ([(Keys.CONTROL, "z"), one], [(Keys.CONTROL, "z"), blank],
+                                      [(Keys.CONTROL, Keys.SHIFT, "z"), one],
+                                      [(Keys.CONTROL, "y"), two], [(Keys.CONTROL, "y"), two]):
+            keys(browser, *combination)
+            assert canvas_png(browser) == expected, combination
+        browser.find_element("id", "undo").click()
+        assert canvas_png(browser) == one
+        browser.find_element("id", "redo").click()
+        assert canvas_png(browser) == two
+        stroke(browser, (0, 0), (10, 10))  # a new stroke: nothing left to redo
+        three = canvas_png(browser)
+        browser.find_element("id", "redo").click()
+        assert canvas_png(browser) == three
+
+        translations_done(browser)
+        browser.find_element("id", "download").click()
+        saved = downloads / "drawing-face.png"
+        WebDriverWait(browser, 10).until(lambda _: saved.is_file())
+        assert np.array_equal(decode(saved.read_bytes()), decode(face_on_page(browser)))
+        pick_example(browser, "Test1.jpg")  # named after the input
+        translations_done(browser)
+        browser.find_element("id", "download").click()
+        WebDriverWait(browser, 10).until(lambda _: (downloads / "Test1-face.png").is_file())
+        assert console_errors(browser) == []
+
+
+@needs_chromium
+def test_the_same_seed_gives_the_same_face(static_server, tmp_path):
+    """Dropout on: a seed fixes its noise, Another draws a new seed, no seed fresh noise."""
+    with chromium(tmp_path / "profile") as browser:
+        open_page(browser, f"{static_server}/dropout/")
+        pick_example(browser, "Test1.jpg")
+        seed = browser.find_element("id", "seed")
+        assert seed.is_displayed() and seed.get_attribute("value") == ""
+        seed.send_keys("42\t")  # a change: translates
+        seeded = translate_on_page(browser)
+        assert translate_on_page(browser) == seeded
+        browser.find_element("id", "another").click()
+        translations_done(browser)
+        assert seed.get_attribute("value") not in ("", "42")
+        assert face_on_page(browser) != seeded
+        seed.clear()
+        seed.send_keys("42\t")
+        assert translate_on_page(browser) == seeded
+        assert console_errors(browser) == []
+
+
+@needs_chromium
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)], ids=["desktop", "phone"])
+def test_the_layout_holds_at_desktop_and_phone_width(static_server, tmp_path, size):
+    """No horizontal scrolling; the face beside the canvas, or directly below it and on
+    screen; every control on screen's width."""
+    with chromium(tmp_path / "profile", size=size) as browser:
+        open_page(browser, f"{static_server}/site/")
+        layout = browser.execute_script(
+            "const box = (id) => document.getElementById(id).getBoundingClientRect();"
+            "return {scroll: document.documentElement.scrollWidth, width: innerWidth,"
+            "        height: innerHeight, sketch: box('sketch'), output: box('output-frame'),"
+            "        right: Math.max(...[...document.querySelectorAll('button, select, input')]"
+            "                        .map((e) => e.getBoundingClientRect().right))};")
+        assert layout["scroll"] <= layout["width"] == size[0]
+        assert layout["right"] <= layout["width"]
+        sketch, output = layout["sketch"], layout["output"]
+        assert sketch["width"] >= 200 and output["width"] >= 200  # display size, not 64
+        beside = output["left"] >= sketch["right"] and output["top"] < sketch["bottom"]
+        below = (output["top"] >= sketch["bottom"] and output["top"] - sketch["bottom"] < 60
+                 and output["bottom"] <= layout["height"])
+        assert beside if size[0] > 600 else below, layout
 
 
 @pytest.mark.parametrize("crop_size", [32, 128])

@@ -255,8 +255,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, not {args.jobs}")
-    if args.source and not is_url(args.source) and not Path(args.source).is_dir():
-        parser.error(f"--from {args.source}: neither a folder nor an http(s)/file URL")
+    if args.source and not is_url(args.source):
+        source = Path(args.source)
+        if not source.is_dir():
+            parser.error(f"--from {args.source}: neither a folder nor an http(s)/file URL")
+        if args.dataset == "sketches" and not (source / "sketches").is_dir():
+            parser.error(f"--from {args.source}: no sketches/ folder in it; expected a copy "
+                         "of the SketchToFace repository (its sketches/ and images/ folders)")
     return args
 
 

@@ -4,11 +4,13 @@
     python tools/serve.py --model sketches_export [--port 8000] [--host 127.0.0.1]
 
 GET  /                         the page: draw, upload or pick a sketch, see the generated face
-GET  /info (or /info.json)     {"labels": [the model's labels], "examples": [example names],
-                               "input_half": the half of an A|B pair file the model reads}
+GET  /info (or /info.json)     {"labels": [the model's labels], "examples": [{"file": NAME,
+                               "description": ..}], "input_half": the half of an A|B pair
+                               file the model reads, "inference_dropout": true or false}
 GET  /examples/NAME            an example sketch (from --examples)
-POST /translate[?label=L]      an image (raw body, or multipart form field "image", with an
-                               optional field "label") => PNG
+POST /translate[?label=L][&seed=S]  an image (raw body, or multipart form field "image",
+                               with an optional field "label") => PNG; a seed gives the
+                               same dropout noise, so the same face, every time
 POST /v1/models/NAME:predict   TF Serving's REST request: {"instances": [{"image": {"b64": ..},
                                "key": "..", "label": ".."}]} => {"predictions": [{"key": ..,
                                "image_bytes": {"b64": ..}}]}, so TF Serving clients work
@@ -39,6 +41,7 @@ import json
 import os
 import shutil
 import sys
+import typing
 import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -59,6 +62,7 @@ CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript",
 MAX_BODY = 10 * 1024 * 1024  # bytes; larger uploads get 413
 MAX_PIXELS = 4096 * 4096  # decoded size; a small file can decode to a huge image
 MAX_EXAMPLES = 8
+MAX_SEED = 2**32 - 1  # the page's seeds are 32-bit
 
 
 class RequestError(Exception):
@@ -99,25 +103,32 @@ def check_image(data: bytes) -> None:
                            f"image is {size[0]}x{size[1]}; at most {MAX_PIXELS} pixels")
 
 
-def find_examples(folder: Path | None) -> dict[str, Path]:
+class Example(typing.NamedTuple):
+    path: Path
+    description: str  # shown on the page beside the file name; "" for none
+
+
+def find_examples(folder: Path | None) -> dict[str, Example]:
     """The first MAX_EXAMPLES images of --examples for the page, by file name; without the
     flag, SketchToFace's test sketches (sketchtoface_examples)."""
     if folder is None:
         return dict(list(sketchtoface_examples(SKETCHES).items())[:MAX_EXAMPLES])
-    return {path.name: path for path in list_images(folder, "--examples")[:MAX_EXAMPLES]}
+    return {path.name: Example(path, "")
+            for path in list_images(folder, "--examples")[:MAX_EXAMPLES]}
 
 
-def sketchtoface_examples(sketches: Path) -> dict[str, Path]:
+def sketchtoface_examples(sketches: Path) -> dict[str, Example]:
     """The sketches of the test pairs in `sketches` (download-dataset.py's folder), none
     when it is not there: first the CUHK faces (f005-f007, from B64/), which the model
-    does well, then testB's XM2GTS faces, which it fails on (the README's table), named
-    so on the page."""
+    does well, then testB's XM2GTS faces, which it fails on (the README's table),
+    described so on the page."""
     if not (sketches / "test").is_dir():
         return {}
     cuhk = [sketches / "B64" / f"{path.stem}.jpg" for path in list_images(sketches / "test")]
-    examples = {path.name: path for path in cuhk if path.is_file()}
+    examples = {path.name: Example(path, "") for path in cuhk if path.is_file()}
     if (sketches / "testB").is_dir():
-        examples |= {f"{path.name}: {FAILURE}": path for path in list_images(sketches / "testB")}
+        examples |= {path.name: Example(path, FAILURE)
+                     for path in list_images(sketches / "testB")}
     return examples
 
 
@@ -126,11 +137,27 @@ SKETCHES = Path("sketches")  # where download-dataset.py puts SketchToFace
 FAILURE = "a face the model fails on (XM2GTS, not CUHK like its training faces)"
 
 
-def page_info(labels, examples, input_half: str | None, model: str | None = None) -> dict:
+def page_info(labels, examples: dict[str, Example], input_half: str | None,
+              inference_dropout: bool, model: str | None = None) -> dict:
     """What the page reads from info.json: the label choice, the examples, which half of
-    an A|B pair file to use, and for a static site the model it runs itself."""
-    info = {"labels": list(labels), "examples": list(examples), "input_half": input_half}
+    an A|B pair file to use, whether there is dropout noise to seed, and for a static
+    site the model it runs itself."""
+    info = {"labels": list(labels),
+            "examples": [{"file": name, "description": example.description}
+                         for name, example in examples.items()],
+            "input_half": input_half, "inference_dropout": inference_dropout}
     return {**info, "model": model} if model else info
+
+
+def parse_seed(query: dict[str, list[str]]) -> int | None:
+    """/translate's seed=S: an integer in [0, MAX_SEED]; None without one."""
+    if "seed" not in query:
+        return None
+    text = query["seed"][0]
+    if not text.isdigit() or int(text) > MAX_SEED:
+        raise RequestError(HTTPStatus.BAD_REQUEST,
+                           f"seed={text}: expected an integer from 0 to {MAX_SEED}")
+    return int(text)
 
 
 def export_options(model_dir: str) -> Options | None:
@@ -147,9 +174,11 @@ def export_options(model_dir: str) -> Options | None:
     return None
 
 
-def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Path]):
+def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Example]):
     options = export_options(model.path)
-    info = page_info(model.labels.known, examples, options.input_half if options else None)
+    # A SavedModel from elsewhere: pix2pix's default, dropout on
+    info = page_info(model.labels.known, examples, options.input_half if options else None,
+                     options.inference_dropout if options else True)
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -158,7 +187,6 @@ def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Pa
             pass  # one line per request would drown the startup message
 
         def do_GET(self):
-            # unquoted: the page asks for /examples/Test1.jpg%3A%20a%20face...
             path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
             if path in ("/", "/index.html"):
                 self._static("index.html")
@@ -167,7 +195,7 @@ def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Pa
             elif path in ("/info", "/info.json"):
                 self._json(info)
             elif path.startswith("/examples/") and path.removeprefix("/examples/") in examples:
-                example = examples[path.removeprefix("/examples/")]
+                example = examples[path.removeprefix("/examples/")].path
                 self._send(HTTPStatus.OK, IMAGE_TYPES[example.suffix.lower()],
                            example.read_bytes())
             elif path == f"/v1/models/{model_name}":
@@ -185,7 +213,8 @@ def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Pa
                     query = urllib.parse.parse_qs(url.query)
                     image, label = self._uploaded_image(body, query.get("label", [""])[0])
                     check_image(image)
-                    _, (translated,) = self._translate([image], labels=[label])
+                    _, (translated,) = self._translate([image], labels=[label],
+                                                       seed=parse_seed(query))
                     self._send(HTTPStatus.OK, "image/png", translated)
                 elif url.path == f"/v1/models/{model_name}:predict":
                     self._json(self._predict(body))
@@ -217,9 +246,9 @@ def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Pa
             return fields["image"], fields.get("label", label.encode()).decode()
 
         def _translate(self, images: list[bytes], keys: list[str] | None = None,
-                       labels: list[str] | None = None):
+                       labels: list[str] | None = None, seed: int | None = None):
             try:
-                return model(images, keys, labels)
+                return model(images, keys, labels, seed)
             except UsageError as error:  # the client's bytes or label
                 raise RequestError(HTTPStatus.BAD_REQUEST, str(error)) from None
 
@@ -270,9 +299,14 @@ ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-thr
 NODE_MODULES = STATIC.parent.parent / "node_modules"  # npm ci, from package-lock.json
 
 
-def write_site(folder: Path, export_dir: Path, examples: dict[str, Path]) -> None:
+def megabytes(folder: Path) -> str:
+    return f"{sum(f.stat().st_size for f in folder.rglob('*') if f.is_file()) / 1e6:.1f}"
+
+
+def write_site(folder: Path, export_dir: Path, examples: dict[str, Example]) -> str:
     """The page as a static site that runs the model itself: index.html, static/ (the
-    script, and onnxruntime-web's in static/ort/), model/, examples/ and info.json."""
+    script, and onnxruntime-web's in static/ort/), model/, examples/ and info.json.
+    Returns the model's weights' type, float16 or float32."""
     model_json = export_dir / ONNX_DIR / "model.json"
     if not model_json.is_file():
         raise UsageError(f"--model {export_dir}: no {ONNX_DIR}/model.json; export it with "
@@ -296,10 +330,12 @@ def write_site(folder: Path, export_dir: Path, examples: dict[str, Path]) -> Non
         for name in (model_json.name, model["file"]):
             shutil.copy(model_json.parent / name, folder / "model")
         (folder / "examples").mkdir()
-        for name, path in examples.items():
-            shutil.copy(path, folder / "examples" / name)
-        info = page_info(model["labels"], examples, model["input_half"], "model/model.json")
+        for name, example in examples.items():
+            shutil.copy(example.path, folder / "examples" / name)
+        info = page_info(model["labels"], examples, model["input_half"],
+                         model["inference_dropout"], "model/model.json")
         (folder / "info.json").write_text(json.dumps(info))
+    return model["weights"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -319,9 +355,11 @@ def main(argv: list[str] | None = None) -> None:
                         "model (exported with --format onnx) running in the browser, and exit")
     args = parser.parse_args(argv)
     if args.site:
-        write_site(args.site, Path(args.model), find_examples(args.examples))
-        print(f"wrote {args.site}; serve it with python -m http.server --directory "
-              f"{args.site}")
+        weights = write_site(args.site, Path(args.model), find_examples(args.examples))
+        print(f"wrote {args.site}: {megabytes(args.site)} MB, of which the model "
+              f"{megabytes(args.site / 'model')} MB ({weights} weights) and the runtime "
+              f"{megabytes(args.site / 'static' / 'ort')} MB; serve it with "
+              f"python -m http.server --directory {args.site}")
         return
     model = ImageTranslator.load(args.model)
     try:
