@@ -50,5 +50,6 @@ setup(
         "pix2pix-crossval=tools.crossval:cli",
         "pix2pix-benchmark=tools.benchmark:cli",
         "pix2pix-original=tools.original:cli",
+        "pix2pix-import=tools.import_original:cli",
     ]},
 )

@@ -72,7 +72,7 @@ def test_every_console_script_shows_its_help(installed):
     the help on stdout (pix2pix and pix2pix-benchmark are absl's, the others argparse's)."""
     bin_dir, work = installed
     scripts = re.findall(r'"([\w-]+)=[\w.]+:\w+"', (REPO / "setup.py").read_text())
-    assert len(scripts) == 11
+    assert len(scripts) == 12
 
     def helps(script: str) -> subprocess.CompletedProcess:
         return run(bin_dir / script, "--help", cwd=work)

@@ -39,14 +39,16 @@ import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import MEASURED, REPO
+from helpers import MEASURED, REPO, assert_one_line_error, pix2pix
 
 from models.build import build_pix2pix
 from models.data import Preprocessing, load_examples
 from models.layers import InferenceDropout, controlled_dropout
 from models.options import Options
 from models.tf1_checkpoints import Original, load_training_state
+from tools import import_original
 from tools.original import environment
+from tools.original import run as run_original
 
 REFERENCE = REPO.parent / "shared" / "reference"
 LIAO = REFERENCE / "sketchtoface" / "pix2pix.py"
@@ -242,3 +244,120 @@ def test_the_port_computes_what_the_original_computes(run):
     assert one_step["weights"] <= 1e-6
     assert one_step["near-zero gradients"] <= 2 * LR * 1.01
     assert loss_gaps[:5].max() <= 1e-5, where
+
+
+# --- the original's own folders, through the port's modes -----------------------------
+
+
+def original(script: Path, *flags: object, dropout_off: bool = False) -> None:
+    """The original script run as a user runs it; with `dropout_off` through the oracle,
+    whose only change is tf.nn.dropout as the identity (the original's test mode keeps
+    dropout on, so its outputs would be one random draw)."""
+    if dropout_off:
+        command = [sys.executable, str(REPO / "tests" / "oracle.py"), str(script), "-",
+                   "--main", "--", *map(str, flags)]
+        result = subprocess.run(command, env=environment(script), capture_output=True,
+                                text=True, timeout=900, check=False)
+    else:
+        result = run_original(script, list(map(str, flags)), capture_output=True, text=True,
+                              timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def outputs_of(folder: Path) -> dict[str, np.ndarray]:
+    return {path.name: cv2.imread(str(path)).astype(int)
+            for path in sorted((folder / "images").glob("*-outputs.png"))}
+
+
+def assert_same_pngs(port: Path, original_dir: Path, config, name: str) -> None:
+    """Test mode's output PNGs, the port's and the original's: the same files, within one
+    grey level."""
+    ours, theirs = outputs_of(port), outputs_of(original_dir)
+    assert ours and sorted(ours) == sorted(theirs)
+    worst = max(int(np.abs(ours[key] - theirs[key]).max()) for key in ours)
+    config.stash.setdefault(MEASURED, []).append(
+        f"equivalence with the original, {name}: test mode's PNGs at most {worst} grey "
+        f"level(s) apart ({len(ours)} images)")
+    assert worst <= 1
+
+
+@pytest.fixture(scope="module")
+def liao_run(tmp_path_factory, data):
+    """Liao's script trained 300 steps on the pairs (SketchToFace's in CI), as he ran it."""
+    root = tmp_path_factory.mktemp("liao_run")
+    original(LIAO, "--mode", "train", "--input_dir", data.sketches / "Combine",
+             "--output_dir", root / "run", "--which_direction", "BtoA", "--max_steps", 300,
+             "--save_freq", 300, "--summary_freq", 0, "--progress_freq", 100, "--seed", 1)
+    return root / "run"
+
+
+def test_a_liao_folder_tests_as_the_original_does(liao_run, data, tmp_path, request):
+    original(LIAO, "--mode", "test", "--input_dir", data.sketches / "test", "--checkpoint",
+             liao_run, "--output_dir", tmp_path / "original", "--seed", 1, dropout_off=True)
+    pix2pix("--mode", "test", "--input_dir", data.sketches / "test", "--checkpoint", liao_run,
+            "--output_dir", tmp_path / "port", "--noinference_dropout")
+    assert_same_pngs(tmp_path / "port", tmp_path / "original", request.config, "liao-64")
+
+
+def test_a_liao_folder_exports_translates_and_resumes(liao_run, data, tmp_path):
+    pix2pix("--mode", "export", "--checkpoint", liao_run, "--output_dir", tmp_path / "export")
+    assert (tmp_path / "export" / "1" / "saved_model.pb").exists()
+    pix2pix("--mode", "translate", "--checkpoint", liao_run, "--input_dir",
+            data.sketches / "testB", "--output_dir", tmp_path / "translated")
+    assert len(list((tmp_path / "translated" / "images").glob("*-outputs.png"))) == 2
+    resumed = pix2pix("--mode", "train", "--checkpoint", liao_run, "--input_dir",
+                      data.sketches / "Combine", "--output_dir", tmp_path / "resumed",
+                      "--max_steps", 303, "--progress_freq", 0, "--summary_freq", 0)
+    assert "resuming from step 300" in resumed.stdout
+    assert "done: 303 steps" in resumed.stdout
+
+
+def test_the_converter_writes_a_folder_that_tests_the_same(liao_run, data, tmp_path):
+    import_original.main([str(liao_run), str(tmp_path / "converted")])
+    for name, checkpoint in (("original", liao_run), ("converted", tmp_path / "converted")):
+        pix2pix("--mode", "test", "--input_dir", data.sketches / "test", "--checkpoint",
+                checkpoint, "--output_dir", tmp_path / name, "--seed", 3)
+    ours, theirs = outputs_of(tmp_path / "converted"), outputs_of(tmp_path / "original")
+    assert ours and all((ours[key] == theirs[key]).all() for key in ours)
+    resumed = pix2pix("--mode", "train", "--checkpoint", tmp_path / "converted", "--input_dir",
+                      data.sketches / "Combine", "--output_dir", tmp_path / "resumed",
+                      "--max_steps", 301, "--progress_freq", 0, "--summary_freq", 0)
+    assert "resuming from step 300" in resumed.stdout
+
+
+def test_hesse_s_final_folders_test_as_the_original_does(tmp_path, request):
+    """His final script at 256x256 (generated pairs, a short run, ngf = ndf = 8 for
+    speed), its training folder and its --mode export folder."""
+    pairs = write_pairs(tmp_path / "pairs", 256, 2, lab=False)
+    original(HESSE, "--mode", "train", "--input_dir", pairs, "--output_dir", tmp_path / "run",
+             "--max_steps", 4, "--save_freq", 4, "--summary_freq", 0, "--progress_freq", 0,
+             "--ngf", 8, "--ndf", 8, "--seed", 1)
+    original(HESSE, "--mode", "export", "--checkpoint", tmp_path / "run", "--output_dir",
+             tmp_path / "export")
+    original(HESSE, "--mode", "test", "--input_dir", pairs, "--checkpoint", tmp_path / "run",
+             "--output_dir", tmp_path / "original", "--seed", 1, dropout_off=True)
+    for folder in ("run", "export"):
+        pix2pix("--mode", "test", "--input_dir", pairs, "--checkpoint", tmp_path / folder,
+                "--output_dir", tmp_path / f"port_{folder}", "--noinference_dropout")
+        assert_same_pngs(tmp_path / f"port_{folder}", tmp_path / "original", request.config,
+                         f"hesse-256 ({folder} folder)")
+    resumed = pix2pix("--mode", "train", "--checkpoint", tmp_path / "run", "--input_dir", pairs,
+                      "--output_dir", tmp_path / "resumed", "--max_steps", 5,
+                      "--progress_freq", 0, "--summary_freq", 0)
+    assert "resuming from step 4" in resumed.stdout
+    refused = pix2pix("--mode", "train", "--checkpoint", tmp_path / "export", "--input_dir",
+                      pairs, "--output_dir", tmp_path / "no", "--max_steps", 5, check=False)
+    assert_one_line_error(refused, "holds the generator alone")
+
+
+def test_a_variable_that_maps_to_nothing_is_one_error_naming_it(liao_run, data, tmp_path):
+    reader = tf.train.load_checkpoint(str(liao_run))
+    variables = {name: tf.Variable(reader.get_tensor(name))
+                 for name in reader.get_variable_to_shape_map()}
+    variables["generator/encoder_2/conv/unknown"] = tf.Variable([1.0])
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "options.json").write_text((liao_run / "options.json").read_text())
+    tf.compat.v1.train.Saver(variables).save(None, str(tmp_path / "run" / "model-300"))
+    result = pix2pix("--mode", "test", "--input_dir", data.sketches / "test", "--checkpoint",
+                     tmp_path / "run", "--output_dir", tmp_path / "test", check=False)
+    assert_one_line_error(result, "generator/encoder_2/conv/unknown", "maps to nothing")
