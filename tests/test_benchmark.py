@@ -1,6 +1,7 @@
 """tools/benchmark.py: its FLOP counts, exactly, against counts made here from the layer
-shapes of the README's architecture; and its JSON report (timings are not checked, only
-that they are measured and consistent with each other)."""
+shapes of the README's architecture; its JSON report (timings are not checked, only
+that they are measured and consistent with each other); and --original, which times the
+original script beside ours."""
 
 import json
 import subprocess
@@ -70,12 +71,17 @@ def test_spectral_norm_flops_are_the_wrapped_convs(n_layers):
     assert benchmark.conv_flops(normalised) == benchmark.conv_flops(plain) > 0
 
 
+REFERENCE = REPO.parent / "shared" / "reference"  # the original scripts, verbatim
+
+
+def run_benchmark(*flags: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(TOOLS / "benchmark.py"), *flags],
+                          capture_output=True, text=True, timeout=300, cwd=REPO, check=False)
+
+
 def benchmark_report(*flags: str) -> dict:
     """tools/benchmark.py's JSON for a few steps and batches with these flags."""
-    result = subprocess.run(
-        [sys.executable, str(TOOLS / "benchmark.py"), "--steps", "3", "--batches", "3",
-         "--export_images", "2", *flags],
-        capture_output=True, text=True, timeout=300, cwd=REPO, check=False)
+    result = run_benchmark("--steps", "3", "--batches", "3", "--export_images", "2", *flags)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout)
 
@@ -104,11 +110,27 @@ def test_the_drawn_preset_is_timed_with_its_style_bank():
     assert report["style_bank_seconds_per_pair"] > 0 and report["train_images_per_sec"] > 0
 
 
-def test_the_original_tf1_graph_has_our_parameter_count():
-    # An independent rebuild of the original graph: same 2,268,096 parameters as ours.
-    result = subprocess.run(
-        [sys.executable, str(TOOLS / "benchmark_tf1.py"), "--steps", "3"],
-        capture_output=True, text=True, timeout=300, cwd=REPO, check=False)
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"needs the original scripts in {REFERENCE} "
+                    "(Liao's sketchtoface/pix2pix.py)")
+def test_the_original_script_is_timed_beside_ours():
+    script = REFERENCE / "sketchtoface" / "pix2pix.py"
+    result = run_benchmark("--original", str(script), "--steps", "3", "--warmup_steps", "2",
+                           "--rounds", "1")
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
-    assert report["parameter_count"] == 2_268_096 and report["train_images_per_sec"] > 0
+    assert report["original"]["code"] == str(script)
+    assert report["original"]["variant"].startswith("Liao's")
+    for row in report["ours"], report["original"]:
+        assert row["parameter_count"] == 2_268_096  # the same networks
+        assert len(row["train_images_per_sec"]) == 1 and row["train_images_per_sec"][0] > 0
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("no-such-script.py", "cannot be read"),
+    ("README.md", "not a pix2pix-tensorflow script"),
+])
+def test_a_bad_original_path_is_one_error_line(path, message):
+    result = run_benchmark("--original", path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("benchmark.py: error: ") and message in last, result.stderr[-2000:]

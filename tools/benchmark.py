@@ -2,9 +2,10 @@
 
     python tools/benchmark.py                          # the default 64x64, batch 1
     python tools/benchmark.py --batch_size 4 --xla     # any pix2pix.py flag applies
+    python tools/benchmark.py --original ../shared/reference/sketchtoface/pix2pix.py
 
 Its flags are absl flags, unlike the other tools' argparse: they are pix2pix.py's own
-flags (models/options.py defines them for both), plus the four below.
+flags (models/options.py defines them for both), plus the ones below.
 
 Training runs the very loop of `pix2pix.py --mode train` (data pipeline, strategy,
 loss averages) on synthetic images of the configured size; inference runs the
@@ -14,6 +15,19 @@ the conv layers' shapes (multiply-adds x 2; a training step is 3 forward passes'
 for G and for D's two passes, one more for the generator's gradient through D), and
 compared with this machine's float32 matmul rate measured in the same process with
 the same thread settings. It is a benchmark, not a test: numbers vary with load.
+
+--original PATH times training only, ours side by side with the original
+pix2pix-tensorflow script itself (Liao's, or Hesse's final at --crop_size 256
+--n_layers_d 3), run verbatim through tools/original.py at its own thread defaults. Both
+train on the same pairs: --input_dir when given, else the synthetic pairs written once as
+PNG files to a temporary folder, which ours loads as pix2pix.py does. --rounds rounds
+alternate ours and the original, so that other jobs' load falls on both alike. Start-up
+is excluded the same way for both: each round times --steps steps that follow
+--warmup_steps untimed ones. Ours warms up once (tracing included) and then times each
+round's call; the original, a fresh process each round, is timed from outside, between
+the progress line it prints after its warm-up steps and the one after its last step (its
+own image/sec counts graph optimisation and the first steps in). Its summaries and
+checkpoints are off, as ours' timed loop writes neither.
 """
 
 from __future__ import annotations
@@ -24,9 +38,14 @@ from models import terminal  # noqa: F401  (first: TensorFlow without its start-
 import json
 import os
 import platform
+import re
 import resource
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -34,21 +53,30 @@ import tensorflow as tf
 from absl import app, flags
 
 from models.build import build_pix2pix
-from models.data import Preprocessing, train_dataset
+from models.data import Preprocessing, load_examples, train_dataset
 from models.distribute import configure_threads, distributed_step, make_strategy, set_precision
-from models.errors import flags_parser, run_command
+from models.errors import UsageError, flags_parser, run_command
 from models.export import Translator
+from models.imageio import write_image
 from models.options import Options, define_flags, from_flags
 from models.styles import style_bank
+from tools import original
 
 define_flags()
 
-flags.DEFINE_integer("steps", 500, "Training steps to time (after a warm-up call).")
+flags.DEFINE_integer("steps", 500, "Training steps to time (after a warm-up call).", lower_bound=1)
 flags.DEFINE_integer("batches", 500, "Inference batches to time.")
 flags.DEFINE_integer("export_images", 32, "Images per call to the export's float signature.")
 flags.DEFINE_float("matmul_seconds", 2.0, "How long to measure the matmul peak (0: skip it).")
+flags.DEFINE_string("original", None, "Time training against the original pix2pix-tensorflow "
+                    "script at this path (Liao's, or Hesse's final), run verbatim.")
+flags.DEFINE_integer("rounds", 3, "With --original: rounds of ours then the original.",
+                     lower_bound=1)
+flags.DEFINE_integer("warmup_steps", 50, "With --original: untimed steps before the timed "
+                     "ones, in each of the original's runs and once in ours.", lower_bound=1)
 FLAGS = flags.FLAGS
 PROG = "benchmark.py"
+SYNTHETIC_PAIRS = 64
 
 
 def conv_flops(model: keras.Model) -> int:
@@ -110,26 +138,44 @@ def machine() -> str:
     return f"{', '.join(gpus)} (host: {cpu})" if gpus else cpu
 
 
-def timed(function, *args) -> tuple[float, float]:
-    """Seconds of one call after a warm-up call: wall-clock, and this process's CPU time
-    (all its threads; steadier than the wall-clock on a machine shared with other jobs)."""
-    function(*args)  # trace and warm up
+def seconds_of(function, *args) -> tuple[float, float]:
+    """Seconds of one call: wall-clock, and this process's CPU time (all its threads;
+    steadier than the wall-clock on a machine shared with other jobs)."""
     start, cpu_start = time.perf_counter(), time.process_time()
     function(*args)
     return time.perf_counter() - start, time.process_time() - cpu_start
 
 
-def benchmark(options: Options) -> dict:
+def timed(function, *args) -> tuple[float, float]:
+    """seconds_of one call after a warm-up call."""
+    function(*args)  # trace and warm up
+    return seconds_of(function, *args)
+
+
+def synthetic_pairs(crop_size: int) -> np.ndarray:
+    """Random A|B pairs of the crop size, as uint8 images."""
+    shape = (SYNTHETIC_PAIRS, crop_size, 2 * crop_size, 3)
+    return np.random.default_rng(0).integers(0, 256, shape, np.uint8)
+
+
+class TrainingLoop(NamedTuple):
+    model: keras.Model
+    strategy: tf.distribute.Strategy
+    train_steps: tf.types.experimental.PolymorphicFunction  # (steps: int32 tensor) -> None
+    bank_seconds: float  # drawing the style bank, once before the first step
+
+
+def training_loop(options: Options, images: np.ndarray) -> TrainingLoop:
+    """The training loop of `pix2pix.py --mode train` (data pipeline, strategy, loss
+    averages) on these A|B pairs, as one graph call running any number of steps."""
     strategy = make_strategy(options.strategy, options.cpu_devices)
     set_precision(options.mixed_precision)
     prep = Preprocessing(options, training=True)
-    crop = options.crop_size
-    images = np.random.default_rng(0).integers(0, 256, (64, crop, 2 * crop, 3), np.uint8)
     global_batch = options.batch_size * strategy.num_replicas_in_sync
     with strategy.scope():
         model = build_pix2pix(options)
     bank, bank_seconds = None, 0.0
-    if options.sketch_styles:  # drawn once per run, before the first step
+    if options.sketch_styles:
         start = time.perf_counter()
         bank = style_bank(images, options.which_direction, options.sketch_styles, seed=0)
         bank_seconds = time.perf_counter() - start
@@ -143,8 +189,30 @@ def benchmark(options: Options) -> dict:
         for _ in tf.range(steps):
             step_once()
 
-    train_seconds, train_cpu_seconds = timed(train_steps, tf.constant(FLAGS.steps))
+    return TrainingLoop(model, strategy, train_steps, bank_seconds)
+
+
+def parameter_count(model) -> int:
+    """Trainable parameters of G and D, as the original's parameter_count counts them."""
+    weights = model.generator.trainable_weights + model.discriminator.trainable_weights
+    return sum(int(np.prod(weight.shape)) for weight in weights)
+
+
+def reported_config(options: Options) -> dict:
+    return {key: getattr(options, key) for key in (
+        "crop_size", "batch_size", "strategy", "mixed_precision", "xla",
+        "intra_op_threads", "inter_op_threads", "sketch_styles")}
+
+
+def benchmark(options: Options) -> dict:
+    images = synthetic_pairs(options.crop_size)
+    loop = training_loop(options, images)
+    model, replicas = loop.model, loop.strategy.num_replicas_in_sync
+    global_batch = options.batch_size * replicas
+    train_seconds, train_cpu_seconds = timed(loop.train_steps, tf.constant(FLAGS.steps))
+    crop = options.crop_size
     translate = tf.function(lambda x: model.generator(x, training=False))
+    prep = Preprocessing(options)
     batch = tf.random.uniform([options.batch_size, crop, crop, prep.channels[0]], -1, 1)
 
     def translate_all():
@@ -153,7 +221,7 @@ def benchmark(options: Options) -> dict:
 
     infer_seconds, _ = timed(translate_all)
     # The export translates a request's images one by one inside one graph call.
-    translator = Translator(model.generator, Preprocessing(options))
+    translator = Translator(model.generator, prep)
     request = tf.random.uniform([FLAGS.export_images, crop, crop, 3])
     export_calls = max(1, FLAGS.batches // FLAGS.export_images)
 
@@ -166,10 +234,8 @@ def benchmark(options: Options) -> dict:
     achieved = flops * FLAGS.steps / train_seconds / 1e9
     peak = matmul_gflops(FLAGS.matmul_seconds) if FLAGS.matmul_seconds > 0 else None
     return {
-        "config": {key: getattr(options, key) for key in (
-            "crop_size", "batch_size", "strategy", "mixed_precision", "xla",
-            "intra_op_threads", "inter_op_threads", "sketch_styles")},
-        "replicas": strategy.num_replicas_in_sync,
+        "config": reported_config(options),
+        "replicas": replicas,
         "machine": machine(),
         "train_images_per_sec": round(FLAGS.steps * global_batch / train_seconds, 1),
         "train_cpu_ms_per_image": round(1000 * train_cpu_seconds / (FLAGS.steps * global_batch),
@@ -177,13 +243,130 @@ def benchmark(options: Options) -> dict:
         "inference_images_per_sec": round(
             FLAGS.batches * options.batch_size / infer_seconds, 1),
         "export_images_per_sec": round(export_calls * FLAGS.export_images / export_seconds, 1),
-        "style_bank_seconds_per_pair": round(bank_seconds / len(images), 4),
+        "style_bank_seconds_per_pair": round(loop.bank_seconds / len(images), 4),
         "train_flops_per_step": flops,
         "flops_method": "analytical, from the conv layers' shapes",
         "achieved_gflops": round(achieved, 2),
         "matmul_peak_gflops": peak and round(peak, 1),
         "fraction_of_peak": peak and round(achieved / peak, 4),
         "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+class PreparedOriginal(NamedTuple):
+    """The original script, prepared once for every round."""
+    script: Path
+    variant: str
+    command: list[str]  # its renamed copy run by this Python, before its flags
+    environment: dict[str, str]
+
+
+def prepare_original(script: Path, folder: Path, options: Options) -> PreparedOriginal:
+    """The original at `script`, its copy in `folder`; refuses options of ours that differ
+    from the sizes it fixes in its code (CROP_SIZE, the discriminator's n_layers)."""
+    copy = original.prepared_copy(script, folder)  # a UsageError if it is no pix2pix script
+    source = script.read_text()
+    fixed = {}
+    for flag, name in (("crop_size", "CROP_SIZE"), ("n_layers_d", "n_layers")):
+        match = re.search(rf"^\s*{name} = (\d+)$", source, re.MULTILINE)
+        if match is None:
+            raise UsageError(f"{script}: no {name} found in it; not a pix2pix-tensorflow script")
+        fixed[flag] = int(match[1])
+        if getattr(options, flag) != fixed[flag]:
+            raise UsageError(f"{script} trains with --{flag} {fixed[flag]} only; give that "
+                             "flag so that ours trains the same networks")
+    if original.is_hesse_final(source):
+        variant = "Hesse's final (tf.layers)"
+    elif fixed["crop_size"] == 64:
+        variant = "Liao's SketchToFace (64x64, Hesse's early script)"
+    else:
+        variant = "Hesse's early script"
+    # unbuffered: its progress lines reach us as it prints them, to be timed
+    environment = {**original.environment(script), "PYTHONUNBUFFERED": "1"}
+    return PreparedOriginal(script, variant, [sys.executable, str(copy)], environment)
+
+
+def original_arguments(options: Options, input_dir: str, output_dir: str) -> list[str]:
+    """The original's flags for the training ours does (Liao's and Hesse's final share
+    these names): a progress line after the warm-up steps and one after the last."""
+    arguments = ["--mode", "train", "--input_dir", input_dir, "--output_dir", output_dir,
+                 "--max_steps", str(FLAGS.warmup_steps + FLAGS.steps),
+                 "--progress_freq", str(FLAGS.warmup_steps),
+                 "--summary_freq", "0", "--save_freq", "0", "--seed", "0",
+                 "--flip" if options.flip else "--no_flip"]
+    for name in ("which_direction", "batch_size", "ngf", "ndf", "scale_size", "lr", "beta1",
+                 "l1_weight", "gan_weight"):
+        arguments += [f"--{name}", str(getattr(options, name))]
+    return arguments + [f"--{name}" for name in ("lab_colorization", "separable_conv")
+                        if getattr(options, name)]
+
+
+def run_original(prepared: PreparedOriginal, arguments: list[str]) -> tuple[float, int]:
+    """One run of the original: the seconds between its first progress line and its last
+    (its --steps timed steps, start-up and warm-up excluded), and its parameter count."""
+    with tempfile.TemporaryFile("w+") as errors:
+        with subprocess.Popen([*prepared.command, *arguments], stdout=subprocess.PIPE,
+                              stderr=errors, text=True, env=prepared.environment) as process:
+            progress, parameters = [], 0
+            for line in process.stdout:
+                # "progress  epoch ..." (its options, printed first, include "progress_freq")
+                if line.startswith("progress  epoch"):
+                    progress.append(time.perf_counter())
+                elif line.startswith("parameter_count = "):
+                    parameters = int(line.split("=")[1])
+        if process.returncode:
+            errors.seek(0)
+            last = (errors.read().strip().splitlines() or [""])[-1]
+            raise UsageError(f"{prepared.script} exited with status {process.returncode}: {last}")
+    return progress[-1] - progress[0], parameters
+
+
+def three_figures(value: float) -> float:
+    """Rounded to three significant figures: 44.4 img/s at 64x64, 0.83 at 256x256."""
+    return float(f"{value:.3g}")
+
+
+def compare_with_original(options: Options, script: Path) -> dict:
+    """Training images/sec of ours and of the original, in alternating rounds."""
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="pix2pix-benchmark-") as temporary:
+        folder = Path(temporary)
+        prepared = prepare_original(script, folder, options)
+        if FLAGS["input_dir"].present:
+            input_dir, data = options.input_dir, options.input_dir
+        else:
+            input_dir = folder / "pairs"
+            input_dir.mkdir()
+            for index, pair in enumerate(synthetic_pairs(options.crop_size)):
+                write_image(input_dir / f"{index:03d}.png", pair)
+            data = f"{SYNTHETIC_PAIRS} synthetic random pairs, PNG"
+        _, images = load_examples(options, str(input_dir))
+        loop = training_loop(options, images)
+        loop.train_steps(tf.constant(FLAGS.warmup_steps))  # trace and warm up
+        arguments = original_arguments(options, str(input_dir), str(folder / "original_run"))
+        images_per_step = options.batch_size * loop.strategy.num_replicas_in_sync
+        ours, theirs = [], []
+        for _ in range(FLAGS.rounds):
+            seconds, _ = seconds_of(loop.train_steps, tf.constant(FLAGS.steps))
+            ours.append(three_figures(FLAGS.steps * images_per_step / seconds))
+            seconds, their_parameters = run_original(prepared, arguments)
+            theirs.append(three_figures(FLAGS.steps * options.batch_size / seconds))
+    return {
+        "config": reported_config(options),
+        "machine": machine(),
+        "data": data,
+        "timed": f"{FLAGS.steps} training steps after {FLAGS.warmup_steps} untimed; "
+                 f"rounds: {FLAGS.rounds}, each ours then the original",
+        "load_average_1min": {"before": round(load_before[0], 2),
+                              "after": round(os.getloadavg()[0], 2)},
+        "ours": {"code": "this port: pix2pix.py --mode train's training loop",
+                 "parameter_count": parameter_count(loop.model),
+                 "train_images_per_sec": ours},
+        "original": {"code": str(script), "variant": prepared.variant,
+                     "run": "verbatim under tf.compat.v1 (tools/original.py), "
+                            "TensorFlow's default threads",
+                     "parameter_count": their_parameters,
+                     "train_images_per_sec": theirs},
     }
 
 
@@ -198,7 +381,9 @@ def run_benchmark() -> None:
     threads = tf.config.threading
     options = options.replace(intra_op_threads=threads.get_intra_op_parallelism_threads(),
                               inter_op_threads=threads.get_inter_op_parallelism_threads())
-    print(json.dumps(benchmark(options), indent=2))
+    report = (compare_with_original(options, Path(FLAGS.original)) if FLAGS.original
+              else benchmark(options))
+    print(json.dumps(report, indent=2))
 
 
 def cli() -> None:
