@@ -275,6 +275,11 @@ def prepare_original(script: Path, folder: Path, options: Options) -> PreparedOr
         if getattr(options, flag) != fixed[flag]:
             raise UsageError(f"{script} trains with --{flag} {fixed[flag]} only; give that "
                              "flag so that ours trains the same networks")
+    tf_layers = original.is_hesse_final(source)
+    if tf_layers != options.tf_layers:
+        raise UsageError(f"{script} builds {'' if tf_layers else 'no '}tf.layers convolutions "
+                         f"with biases; {'give' if tf_layers else 'leave out'} --tf_layers so "
+                         "that ours trains the same networks")
     if original.is_hesse_final(source):
         variant = "Hesse's final (tf.layers)"
     elif fixed["crop_size"] == 64:
