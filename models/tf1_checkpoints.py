@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from models.errors import UsageError
+from models.networks import unet_widths
 
 UNUSED = re.compile(r".*/batch_normalization/moving_(mean|variance)$|.*_train/beta[12]_power$")
 LOSS_AVERAGES = ("discriminator_loss/Mean", "generator_loss/Mean", "generator_loss/Mean_1")
@@ -132,8 +133,6 @@ class Original:
         return any("/separable_conv2d/" in name for name in self.shapes)
 
     def _decoder(self, crop_size: int, ngf: int, widths: list[int]) -> str:
-        from models.networks import unet_widths  # Keras: only when a checkpoint is read
-
         for decoder in ("liao", "mirrored"):
             if unet_widths(crop_size, ngf, decoder)[1] == widths:
                 return decoder
