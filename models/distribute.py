@@ -24,7 +24,7 @@ from models.errors import UsageError
 def configure_threads(crop_size: int, intra_op_threads: int | None,
                       inter_op_threads: int | None) -> None:
     """At 64x64 a step is hundreds of tiny ops: one thread per op and two ops at a time
-    beat TensorFlow's defaults on CPU by about 40% (see the README's speed table)."""
+    beat TensorFlow's defaults on CPU by about 40% (see docs/speed.md)."""
     small = crop_size <= 64
     tf.config.threading.set_intra_op_parallelism_threads(intra_op_threads or (1 if small else 0))
     tf.config.threading.set_inter_op_parallelism_threads(inter_op_threads or (2 if small else 0))

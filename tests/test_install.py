@@ -79,9 +79,16 @@ def test_every_console_script_shows_its_help(installed):
 
     with ThreadPoolExecutor(4) as pool:  # most of the time is TensorFlow's import
         results = dict(zip(scripts, pool.map(helps, scripts), strict=True))
+    own = re.compile(r"^\s+--(?!help\b)(\[no\])?\w|^positional arguments:\n\s+\w", re.M)
+    listed = {script: bool(own.search(result.stdout))  # an argument besides --help
+              for script, result in results.items()}
     for script, result in results.items():
         assert result.returncode == 0, (script, result.stderr[-2000:])
-        assert "--help" in result.stdout or "flags:" in result.stdout, script
+    # The absl scripts, run as console scripts, list no flags ("Try --helpfull"): absl
+    # lists those of the __main__ module, here the wrapper (issue 24, item 4). Once they
+    # do, this fails: empty the set.
+    flagless = {"pix2pix", "pix2pix-benchmark"}
+    assert listed == {script: script not in flagless for script in scripts}, listed
 
 
 def test_the_installed_download_checks_a_local_copy(installed, sketchtoface):

@@ -157,11 +157,19 @@ def test_the_l1_loss_is_the_mean_absolute_difference():
 
 
 @pytest.mark.parametrize("name", list(DISCRIMINATORS))
-def test_every_discriminator_gives_float32_logits(name):
-    """Raw scores for every loss: the loss, not D, decides what they mean."""
-    discriminator = DISCRIMINATORS[name](crop_size=16, ndf=4)
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16", "mixed_bfloat16"])
+def test_every_discriminator_gives_float32_logits(name, policy):
+    """Raw scores for every loss: the loss, not D, decides what they mean; in float32
+    under mixed precision too (under the float32 policy alone this could not fail)."""
+    tf.keras.mixed_precision.set_global_policy(policy)
+    try:
+        discriminator = DISCRIMINATORS[name](crop_size=16, ndf=4)
+        scores = discriminator([tf.random.uniform([1, 16, 16, 3])] * 2, training=True)
+    finally:
+        tf.keras.mixed_precision.set_global_policy("float32")
     assert discriminator.layers[-1].activation.__name__ == "linear"
-    assert discriminator.output.dtype == "float32"
+    assert discriminator.layers[-2].compute_dtype == policy.removeprefix("mixed_")
+    assert discriminator.output.dtype == scores.dtype == "float32"
 
 
 @pytest.mark.parametrize("name", list(DISCRIMINATORS))
