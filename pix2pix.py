@@ -51,7 +51,7 @@ def run_mode() -> None:
 
 def run() -> None:
     """Console entry point (`pix2pix ...`)."""
-    app.run(main, flags_parser=flags_parser("pix2pix.py"))
+    app.run(main, flags_parser=flags_parser("pix2pix.py", __name__))
 
 
 if __name__ == "__main__":

@@ -52,15 +52,18 @@ def run_command(prog: str, main: Callable[..., object], *args: object) -> int:
     return 0
 
 
-def flags_parser(prog: str) -> Callable[[list[str]], list[str]]:
+def flags_parser(prog: str, module: str) -> Callable[[list[str]], list[str]]:
     """For absl's ``app.run(main, flags_parser=...)``: absl's flag parsing in this
     convention. A bad flag, or an argument that is none, is one ``PROG: error: ...`` line
     (status 2, as argparse's), instead of absl's ``FATAL Flags parsing error`` and its
     advice, or its whole help before the message; and --help (or
     --helpfull), which absl ends with status 1 once the help is printed, exits 0: the
-    help asked for is no failure."""
+    help asked for is no failure. --help lists the key flags of `module` (the script's),
+    which absl looks for under the program's path: a console script's is its wrapper."""
 
     def parse(argv: list[str]) -> list[str]:
+        for flag in flags.FLAGS.get_key_flags_for_module(module):
+            flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
         try:
             rest = flags.FLAGS(argv)
         except flags.Error as error:

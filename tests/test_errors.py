@@ -105,7 +105,7 @@ def test_no_tool_edits_sys_path():
 def test_every_console_script_names_a_function():
     """setup.py's console scripts (pix2pix-process, ...) point at functions that exist."""
     scripts = re.findall(r'"([\w-]+)=([\w.]+):(\w+)"', (REPO / "setup.py").read_text())
-    assert len(scripts) == 10
+    assert len(scripts) == 12
     for _, module, function in scripts:
         assert callable(getattr(importlib.import_module(module), function)), module
 
@@ -123,7 +123,7 @@ def test_absl_flag_errors_are_one_line(capsys, args, message):
     before the message: the line every other error is."""
     try:
         with pytest.raises(SystemExit) as exit_:
-            flags_parser("pix2pix.py")(["pix2pix.py", *args])
+            flags_parser("pix2pix.py", "pix2pix")(["pix2pix.py", *args])
     finally:
         pix2pix.FLAGS.unparse_flags()
     assert exit_.value.code == 2
@@ -138,7 +138,7 @@ def test_help_exits_0(capsys, flag, shown):
     app.define_help_flags()  # as app.run does before it parses
     try:
         with pytest.raises(SystemExit) as exit_:
-            flags_parser("pix2pix.py")(["pix2pix.py", flag])
+            flags_parser("pix2pix.py", "pix2pix")(["pix2pix.py", flag])
     finally:
         pix2pix.FLAGS.unparse_flags()
     assert exit_.value.code == 0

@@ -393,7 +393,7 @@ def run_benchmark() -> None:
 
 def cli() -> None:
     """The console script pix2pix-benchmark."""
-    app.run(main, flags_parser=flags_parser(PROG))
+    app.run(main, flags_parser=flags_parser(PROG, __name__))
 
 
 if __name__ == "__main__":
