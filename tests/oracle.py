@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import tensorflow.compat.v1 as tf
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tools.original import prepared_copy
 
 LOSSES = ("discriminator_loss/Mean:0", "generator_loss/Mean:0", "generator_loss/Mean_1:0")
