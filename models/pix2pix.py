@@ -120,9 +120,6 @@ class Pix2Pix(keras.Model):
         """Training steps taken (the generator optimiser's iteration count)."""
         return int(self.gen_optimizer.iterations.numpy())  # numpy(): a mirrored one has no int()
 
-    def call(self, inputs, training=False):
-        return self.generator(inputs, training=training)
-
     def forward(self, inputs, targets):
         """One forward pass: the generated images and D's logits for real and fake pairs."""
         outputs = self.generator(inputs, training=True)

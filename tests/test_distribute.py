@@ -25,7 +25,7 @@ MIRRORED_STEP = textwrap.dedent("""
     import numpy as np
     import tensorflow as tf
     from keras.optimizers import SGD
-    from models import build_pix2pix
+    from models.build import build_pix2pix
     from models.distribute import distributed_step, make_strategy
     from models.layers import InferenceDropout
     from models.options import Options

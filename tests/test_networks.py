@@ -153,15 +153,23 @@ def test_dropout_can_be_off_at_inference():
 
 
 def test_fused_adam_matches_keras_adam():
+    """FusedAdam reaches into Keras's Adam (its moments' lists and variable index, as of
+    Keras 3.15): a Keras that moves them fails here, by name or by number, before any
+    training or checkpoint import (models/tf1_checkpoints.py reads `slots`) goes wrong."""
     start = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
-    results = []
-    for optimizer in (
-        FusedAdam(2e-4, beta_1=0.5, epsilon=1e-8),
-        tf.keras.optimizers.Adam(2e-4, beta_1=0.5, epsilon=1e-8),
-    ):
-        variable = tf.Variable(start)
+    optimizers = (FusedAdam(2e-4, beta_1=0.5, epsilon=1e-8),
+                  tf.keras.optimizers.Adam(2e-4, beta_1=0.5, epsilon=1e-8))
+    variables = [tf.Variable(start) for _ in optimizers]
+    for optimizer, variable in zip(optimizers, variables, strict=True):
         for step in range(5):
             optimizer.apply_gradients([(tf.constant(start * (step + 1)), variable)])
-        results.append(variable.numpy())
-    np.testing.assert_allclose(results[0], results[1], rtol=1e-6, atol=1e-7)
-    assert not np.allclose(results[0], start)
+    np.testing.assert_allclose(variables[0].numpy(), variables[1].numpy(), rtol=1e-6,
+                               atol=1e-7)
+    assert not np.allclose(variables[0].numpy(), start)
+    m, v, beta_2 = np.zeros_like(start), np.zeros_like(start), np.float32(0.999)
+    for step in range(5):  # the moments as TF1's kernel keeps them, 1 - beta in float32
+        gradient = start * (step + 1)
+        m, v = m + (gradient - m) * 0.5, v + (gradient**2 - v) * (1 - beta_2)
+    momentum, velocity = optimizers[0].slots(variables[0])
+    np.testing.assert_allclose(momentum.numpy(), m, rtol=1e-6)
+    np.testing.assert_allclose(velocity.numpy(), v, rtol=1e-6)

@@ -13,7 +13,8 @@ import pytest
 import tensorflow as tf
 from helpers import assert_one_line_error, pix2pix, write_pairs
 
-from models import build_pix2pix, inference
+from models import inference
+from models.build import build_pix2pix
 from models.data import Preprocessing
 from models.errors import UsageError
 from models.export import SERVING, ImageTranslator, Translator, save
