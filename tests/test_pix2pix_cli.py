@@ -193,7 +193,7 @@ def test_ctrl_c_saves_a_checkpoint(data, tmp_path):
         if line.startswith("progress"):
             break
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
+    _, stderr = process.communicate(timeout=300)  # a save on a busy 2-core CI machine
     assert process.returncode != 0 and "Traceback" not in stderr
     step = int(re.search(r"interrupted: saved a checkpoint at step (\d+)", stderr).group(1))
     assert step >= 5 and (tmp_path / f"ckpt-{step}.index").exists()
