@@ -71,7 +71,7 @@ class RunOptions:
     mode: str = option("train", "What to do.", choices=tuple(DEFAULT_DIRS))
     preset: str = option(
         "liao", "Training recipe: 'liao' (SketchToFace as published), 'improved' (a moving "
-        "average and lr decay; see the README) or 'drawn' (liao, also trained on drawn-style "
+        "average and lr decay; see docs/recipes.md) or 'drawn' (liao, also trained on drawn-style "
         "sketches: faces from line drawings). Flags given explicitly override it.",
         choices=tuple(PRESETS))
     input_dir: str | None = option(

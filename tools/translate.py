@@ -7,7 +7,7 @@
 
 Writes what pix2pix.py --mode translate writes (images/NAME-inputs and -outputs,
 index.html), with the same pixels within one grey level, but onnxruntime runs the model:
-the first image is written in under a second instead of TensorFlow's several (README,
+the first image is written in under a second instead of TensorFlow's several (docs/browser.md,
 "The page without a server"). Labels come from the file names by the model's
 --label_pattern, else --label ("" or none: every label equally).
 """
