@@ -7,9 +7,11 @@ import contextlib
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import tensorflow as tf
@@ -78,7 +80,7 @@ def train(options: Options) -> None:
     reports = Reports(options, model, prep, saver, output_dir, chief,
                       Progress(model.step, max_steps, steps_per_epoch, global_batch))
     frequencies = {name: getattr(options, f"{name}_freq") for name in EVENTS}
-    try:
+    with stop_requests() as stop_requested:
         for due, events in schedule(model.step, max_steps, frequencies):
             # Run quietly up to the step at which something is due, then that step.
             if due - model.step > 1:
@@ -86,15 +88,35 @@ def train(options: Options) -> None:
             with tracing(output_dir, "trace" in events):
                 result = train_and_show()
             reports.write(events, due, result)
-    except KeyboardInterrupt:
-        saver.save(model.step)
-        sys.exit(f"interrupted: saved a checkpoint at step {model.step} in {output_dir}")
+            if stop_requested():
+                saver.save(model.step)
+                sys.exit(f"interrupted: saved a checkpoint at step {model.step} in "
+                         f"{output_dir}")
     saver.save(model.step)
     if not chief:
         shutil.rmtree(output_dir, ignore_errors=True)
     print(f"done: {model.step} steps, checkpoint in {options.output_dir}")
     if options.strategy == "multi_worker":  # lets people check that workers agree
         print(f"weights digest {model.weights_digest()}")
+
+
+@contextlib.contextmanager
+def stop_requests() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C asks the loop to stop once the steps in hand are done (then it saves); a
+    second Ctrl-C stops at once. A KeyboardInterrupt raised wherever TensorFlow happened
+    to be could leave it unable to save: the save then hung."""
+    requested = []
+
+    def request(signum, frame):
+        if requested:
+            raise KeyboardInterrupt
+        requested.append(signum)
+
+    previous = signal.signal(signal.SIGINT, request)
+    try:
+        yield lambda: bool(requested)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def open_run_folder(options: Options, model, chief: bool) -> tuple[str, Saver]:
