@@ -77,7 +77,7 @@ class Original:
         transposed one [k, k, out, in]); a separable one's is its two kernels' combined."""
         prefix = f"{scope}/"
         found = {name[len(prefix):]: shape for name, shape in self.shapes.items()
-                 if name.startswith(prefix) and not name.endswith(("/Adam", "/Adam_1"))}
+                 if name.startswith(prefix) and not _is_slot(name)}
         for name, shape in found.items():
             if name.endswith("/depthwise_kernel"):
                 pointwise = found[name.replace("depthwise", "pointwise")]

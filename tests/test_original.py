@@ -41,7 +41,7 @@ import pytest
 import tensorflow as tf
 from helpers import MEASURED, REPO, assert_one_line_error, pix2pix
 
-from models.build import build_pix2pix
+from models.build import build_pix2pix, generator_of
 from models.data import Preprocessing, load_examples
 from models.layers import InferenceDropout, controlled_dropout
 from models.options import Options
@@ -101,7 +101,7 @@ def port_options(folder: Path, pairs: Path, **extra) -> Options:
 
 
 def dropout_shapes(options: Options) -> list[tuple[int, ...]]:
-    generator = build_pix2pix(options).generator
+    generator = generator_of(options)
     return [tuple(layer.output.shape[1:]) for layer in generator.layers
             if isinstance(layer, InferenceDropout)]
 
@@ -120,21 +120,23 @@ def run(request, tmp_path_factory):
     if dropout == "masks":
         # the masks' shapes come from the port's network of the same options
         shapes_from = root / "shapes"
-        _oracle(script, shapes_from, flags, ["--dropout", "off"], steps=1)
+        run_oracle(script, shapes_from, "--steps", 1, "--dropout", "off", "--", *flags)
         options = port_options(shapes_from / "step-0", pairs)
         rng = np.random.default_rng(7)
         masks = [(rng.uniform(size=(1, *shape)) >= 0.5).astype(np.float32)
                  for shape in dropout_shapes(options)]
         np.savez(root / "masks.npz", **{f"mask_{i}": mask for i, mask in enumerate(masks)})
         oracle_args = ["--dropout", str(root / "masks.npz")]
-    _oracle(script, root / "oracle", flags, oracle_args, steps)
+    run_oracle(script, root / "oracle", "--steps", steps, *oracle_args, "--", *flags)
     return name, root / "oracle", pairs, masks, steps, request.config
 
 
-def _oracle(script: Path, out: Path, flags: list[str], oracle_args: list[str], steps: int):
+def run_oracle(script: Path, out: Path | str, *arguments: object) -> None:
+    """tests/oracle.py on `script`, writing into `out`: its arguments, then -- and the
+    original's flags."""
     result = subprocess.run(
         [sys.executable, str(REPO / "tests" / "oracle.py"), str(script), str(out),
-         "--steps", str(steps), *oracle_args, "--", *flags],
+         *map(str, arguments)],
         env=environment(script), capture_output=True, text=True, timeout=900, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
 
@@ -264,13 +266,10 @@ def original(script: Path, *flags: object, dropout_off: bool = False) -> None:
     whose only change is tf.nn.dropout as the identity (the original's test mode keeps
     dropout on, so its outputs would be one random draw)."""
     if dropout_off:
-        command = [sys.executable, str(REPO / "tests" / "oracle.py"), str(script), "-",
-                   "--main", "--", *map(str, flags)]
-        result = subprocess.run(command, env=environment(script), capture_output=True,
-                                text=True, timeout=900, check=False)
-    else:
-        result = run_original(script, list(map(str, flags)), capture_output=True, text=True,
-                              timeout=900)
+        run_oracle(script, "-", "--main", "--", *flags)
+        return
+    result = run_original(script, list(map(str, flags)), capture_output=True, text=True,
+                          timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
 
 
