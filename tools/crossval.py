@@ -55,6 +55,7 @@ from tools.toolbox import Parser
 PIX2PIX = Path(__file__).resolve().parent.parent / "pix2pix.py"
 PENCIL = {"dropout": [], "no_dropout": ["--noinference_dropout"]}  # test settings
 DRAWN = "drawn"  # the mean over the drawn styles, per image
+WITHOUT = "-without-"  # a leave-one-style-out run's variant: NAME-without-STYLE
 QUIET = ["--summary_freq", "0", "--progress_freq", "500", "--save_freq", "2000"]
 
 
@@ -126,6 +127,15 @@ def test_settings(styles: tuple[str, ...]) -> dict[str, list[str]]:
     return {**PENCIL, **{style: ["--input_style", style] for style in styles}}
 
 
+def held_out_runs(name: str, flags: list[str], styles: tuple[str, ...]
+                  ) -> dict[str, list[str]]:
+    """The leave-one-style-out runs of a variant: for each of `styles`, the variant
+    trained on every drawn style but that one."""
+    return {f"{name}{WITHOUT}{style}": [
+        *flags, "--sketch_styles", ",".join(other for other in STYLES if other != style)]
+        for style in styles}
+
+
 def is_done(job_dir: Path, settings: dict[str, list[str]]) -> bool:
     return all((job_dir / setting / "metrics.json").exists() for setting in settings)
 
@@ -161,15 +171,17 @@ def run_job(job: Job, output_dir: Path, flags: list[str], settings: dict[str, li
 
 
 def run_all(jobs: list[Job], output_dir: Path, flags_of: dict[str, list[str]],
-            settings: dict[str, list[str]], workers: int) -> None:
-    """The jobs not yet done, `workers` at a time, with a progress line after each."""
-    todo = [job for job in jobs if not is_done(job.dir(output_dir), settings)]
+            settings_of: dict[str, dict[str, list[str]]], workers: int) -> None:
+    """The jobs not yet done, `workers` at a time, with a progress line after each;
+    each variant tested its own ways (`settings_of`)."""
+    todo = [job for job in jobs
+            if not is_done(job.dir(output_dir), settings_of[job.variant])]
     print(f"{len(jobs) - len(todo)} of {len(jobs)} folds already done; {len(todo)} to run, "
           f"{workers} at a time", flush=True)
     start, finished, lock = time.time(), [0], threading.Lock()
 
     def one(job: Job) -> None:
-        run_job(job, output_dir, flags_of[job.variant], settings)
+        run_job(job, output_dir, flags_of[job.variant], settings_of[job.variant])
         with lock:
             finished[0] += 1
             elapsed = time.time() - start
@@ -254,6 +266,58 @@ def summarise(results: dict[str, dict], folds: list[int]) -> dict:
                                  - np.array(per_setting["dropout"][metric]))
                 for metric in METRICS}
     return summary
+
+
+def percent_of(differences: np.ndarray, base: np.ndarray) -> dict:
+    """A paired difference's interval as a percentage of the base's mean."""
+    return {key: 100 * value / float(np.mean(base)) for key, value in
+            interval(differences).items()}
+
+
+def held_out(results: dict[str, dict], reference: str, variant: str,
+             styles: tuple[str, ...], left_out: bool) -> dict:
+    """Each drawn style's L1 (and, "pooled", the per-face mean over the styles) against
+    the same runs' pencil L1 and against the reference's L1 on that style, paired over
+    the faces, in percent. For a leave-one-style-out variant, each style is scored by the
+    runs trained without it."""
+    scores = {}
+    for style in styles:
+        runs = results[f"{variant}{WITHOUT}{style}" if left_out else variant]
+        if runs[style]["names"] != results[reference][style]["names"]:
+            raise UsageError(f"{variant}: its runs scored other faces than {reference}'s")
+        scores[style] = {"drawn": runs[style]["l1"], "pencil": runs["dropout"]["l1"],
+                         "reference": results[reference][style]["l1"],
+                         "reference_pencil": results[reference]["dropout"]["l1"]}
+    scores["pooled"] = {kind: np.mean([scores[style][kind] for style in styles], axis=0)
+                        for kind in scores[styles[0]]}
+    return {key: {
+        "l1": interval(np.array(s["drawn"])), "pencil_l1": interval(np.array(s["pencil"])),
+        "vs_pencil": percent_of(np.subtract(s["drawn"], s["pencil"]), s["pencil"]),
+        "vs_reference": percent_of(np.subtract(s["drawn"], s["reference"]), s["reference"]),
+        "pencil_vs_reference": percent_of(np.subtract(s["pencil"], s["reference_pencil"]),
+                                          s["reference_pencil"])}
+        for key, s in scores.items()}
+
+
+def held_out_markdown(held: dict[str, dict], reference: str, left_out: list[str]) -> str:
+    lines = ["### Drawings against pencil sketches, per style (dropout on)", "",
+             "Each variant's L1 on each drawn style, paired over the same faces against its "
+             "own pencil L1 and against "
+             f"`{reference}`'s on that style; \"pooled\" is the per-face mean over the styles. "
+             + (f"{', '.join(f'`{name}`' for name in left_out)}: leave one style out, each "
+                "style scored by the runs trained on every other style but it, their pencil "
+                "L1 from the same runs. " if left_out else "")
+             + "Negative is better.", "",
+             "| variant | style | L1 | pencil L1 | vs own pencil | vs "
+             f"{reference} on the style | pencil vs {reference} |", "|---|---|---|---|---|---|---|"]
+    for variant, per_style in held.items():
+        for style, s in per_style.items():
+            name = f"**{style}**" if style == "pooled" else style
+            lines.append(f"| {variant} | {name} | {cell(s['l1'], 4)} | {cell(s['pencil_l1'], 4)}"
+                         f" | {cell(s['vs_pencil'], 1, unit='%')} | "
+                         f"{cell(s['vs_reference'], 1, unit='%')} | "
+                         f"{cell(s['pencil_vs_reference'], 1, unit='%')} |")
+    return "\n".join(lines) + "\n"
 
 
 def cell(stats: dict, digits: int, scale: float = 1.0, unit: str = "") -> str:
@@ -388,26 +452,48 @@ def samples(output_dir: Path, variants: list[str], seed: int, rows: list[tuple[s
 
 
 def report(output_dir: Path, flags_of: dict[str, list[str]], seeds: list[int],
-           folds: list[int], total_folds: int, styles: tuple[str, ...], sample_count: int
-           ) -> dict:
-    results = {variant: collect(output_dir, variant, seeds, folds, styles)
-               for variant in flags_of}
-    summary = summarise(results, folds)
-    first = results[next(iter(results))]["dropout"]
+           folds: list[int], total_folds: int, styles: tuple[str, ...], sample_count: int,
+           left_out: list[str]) -> dict:
+    """The report of the variants (`left_out`: those run leaving one style out)."""
+    whole = {name: flags for name, flags in flags_of.items() if name not in left_out}
+    results = {variant: collect(output_dir, variant, seeds, folds, styles) for variant in whole}
+    for name in left_out:
+        results |= {variant: collect(output_dir, variant, seeds, folds, (style,))
+                    for variant, style in zip(held_out_runs(name, [], styles), styles,
+                                              strict=True)}
+    summary = summarise({variant: results[variant] for variant in whole}, folds)
+    reference = next(iter(whole))
+    held = {variant: held_out(results, reference, variant, styles, variant in left_out)
+            for variant in flags_of if variant != reference} if styles else {}
+    first = results[reference]["dropout"]
     content = {"folds": total_folds, "reported_folds": folds, "seeds": seeds,
-               "styles": list(styles), "variants": flags_of, "summary": summary,
+               "styles": list(styles), "variants": flags_of, "left_out": left_out,
+               "summary": summary, "held_out": held,
                "images": {variant: per_setting for variant, per_setting in results.items()}}
     (output_dir / "summary.json").write_text(json.dumps(content, indent=1))
     (output_dir / "summary.md").write_text(
-        markdown(summary, flags_of, len(first["names"]), folds, total_folds, seeds))
+        markdown(summary, whole, len(first["names"]), folds, total_folds, seeds)
+        + (f"\n{held_out_markdown(held, reference, left_out)}" if held else ""))
     chart(summary, output_dir / "chart.png")
     step = max(1, len(first["names"]) // sample_count)
     shown = first["names"][::step][:sample_count]
     rows = [(name, "dropout") for name in shown]
     rows += [(name, styles[i % len(styles)]) for i, name in enumerate(shown) if styles]
-    samples(output_dir, list(flags_of), seeds[0], rows,
+    samples(output_dir, list(whole), seeds[0], rows,
             dict(zip(first["names"], first["folds"], strict=True)), output_dir / "samples.png")
     return summary
+
+
+def check_left_out(names: list[str], variants: list[str], styles: tuple[str, ...]
+                   ) -> list[str]:
+    """--leave_style_out's variants: known ones, not the reference, with styles to leave."""
+    for name in names:
+        if name not in variants[1:]:
+            raise UsageError(f"--leave_style_out {name}: not a --variant after the first "
+                             f"(the reference); the variants are {', '.join(variants)}")
+    if names and len(styles) < 1:
+        raise UsageError("--leave_style_out: needs drawn styles to leave out (--styles)")
+    return names
 
 
 def only_folds(text: str | None, total: int) -> list[int]:
@@ -446,6 +532,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--styles", default=",".join(STYLES),
                         help="drawn styles every held-out face is also scored on, comma-"
                         f"separated (default: all, {','.join(STYLES)}; '' for pencil only)")
+    parser.add_argument("--leave_style_out", action="append", default=[], metavar="NAME",
+                        help="run this variant (repeatable; not the first) once for each of "
+                        "--styles, trained on every other drawn style, and score each run "
+                        "on the style it never saw")
     args = parser.parse_args(argv)
     if args.folds < 2:
         raise UsageError(f"--folds {args.folds}: needs at least 2")
@@ -464,11 +554,19 @@ def main(argv: list[str] | None = None) -> None:
         check_variant(args.output_dir, name, flags)
     seeds = list(range(1, args.seeds + 1))
     folds = only_folds(args.only_folds, args.folds)
-    jobs = [Job(variant, seed, fold) for variant in flags_of for seed in seeds
-            for fold in folds]
     styles = check_styles([s for s in args.styles.split(",") if s], "--styles")
-    run_all(jobs, args.output_dir, flags_of, test_settings(styles), args.jobs)
-    report(args.output_dir, flags_of, seeds, folds, args.folds, styles, args.samples)
+    left_out = check_left_out(args.leave_style_out, list(flags_of), styles)
+    runs = {name: flags for name, flags in flags_of.items() if name not in left_out}
+    settings_of = {name: test_settings(styles) for name in runs}
+    for name in left_out:
+        for (run, flags), style in zip(held_out_runs(name, flags_of[name], styles).items(),
+                                       styles, strict=True):
+            runs[run], settings_of[run] = flags, test_settings((style,))
+            check_variant(args.output_dir, run, flags)
+    jobs = [Job(variant, seed, fold) for variant in runs for seed in seeds for fold in folds]
+    run_all(jobs, args.output_dir, runs, settings_of, args.jobs)
+    report(args.output_dir, flags_of, seeds, folds, args.folds, styles, args.samples,
+           left_out)
     print((args.output_dir / "summary.md").read_text())
     print(f"wrote {args.output_dir / 'summary.json'}, summary.md, chart.png and samples.png")
 
