@@ -2,8 +2,8 @@
 
     python docs/make_images.py --data sketches --runs runs/drawn200
 
-- styles.png: one test face's drawings in every drawn style (tools/restyle.py --sheet,
-  its first tile, the dataset's own pencil sketch, cut off).
+- styles.png: one test face's drawings, six in every drawn style (tools/restyle.py
+  --sheet, its top row, the dataset's own pencil sketch, cut off).
 - drawn_to_face.png: drawings -> faces, before (Liao's recipe) and after (--preset
   drawn): a face drawn as on the demo page, and held-out faces redrawn in each style,
   from the cross-validation in --runs (docs/experiments.md; fold 0's models, and each
@@ -25,6 +25,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw
+
+from models.styles import STYLES
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGES = REPO / "docs" / "images"
@@ -91,6 +93,8 @@ def main() -> None:
                         help="the SketchToFace folder (tools/download-dataset.py's)")
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "drawn200",
                         help="the cross-validation of liao and drawn (docs/experiments.md)")
+    parser.add_argument("--styles_only", action="store_true",
+                        help="make styles.png alone (it needs no runs)")
     args = parser.parse_args()
     IMAGES.mkdir(parents=True, exist_ok=True)
     (IMAGES / "styles.png").unlink(missing_ok=True)
@@ -98,9 +102,11 @@ def main() -> None:
                     str(args.data / "test"), "--sheet", str(IMAGES / "styles.png"),
                     "--name", "f005"], check=True)
     sheet = Image.open(IMAGES / "styles.png")
-    pencil_width = sheet.height - 16  # a square tile under a 16-pixel caption band
-    sheet.crop((pencil_width, 0, sheet.width, sheet.height)).save(IMAGES / "styles.png",
-                                                                  optimize=True)
+    pencil_height = sheet.height // (1 + len(STYLES))  # the top row: the dataset's sketch
+    sheet.crop((0, pencil_height, sheet.width, sheet.height)).convert("L").save(
+        IMAGES / "styles.png", optimize=True)  # drawings are grey: one channel
+    if args.styles_only:
+        return
     drawing = page_drawing()
     with tempfile.TemporaryDirectory() as work:
         drawn_row = [drawing, *(translated(drawing, args.runs, variant, Path(work))

@@ -222,4 +222,4 @@ def test_the_sheet_shows_one_face_in_every_style(data, tmp_path):
                           tmp_path / "sheet.png", "--name", data.faces[0])
     assert result.returncode == 0, result.stderr
     sheet = read_rgb(tmp_path / "sheet.png")
-    assert sheet.shape == (16 + 128, 128 * (1 + 3 * len(STYLES)), 3)
+    assert sheet.shape == (128 * (1 + len(STYLES)), 72 + 128 * 6, 3)

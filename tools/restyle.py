@@ -8,7 +8,7 @@ person makes, for looking at the styles and for scoring a model on them.
 Each pair keeps its photo; its sketch (the input side of --which_direction, as
 pix2pix.py reads it) is redrawn by models/styles.py, pair i with the seed (--seed, i),
 exactly as `pix2pix.py --mode test --input_style STYLE --seed S` redraws it. --sheet
-writes one pair's sketch in every style instead, a few pen widths each, as one picture.
+writes one pair's sketch in every style instead, six drawings each, as one grid.
 An existing output file is never replaced.
 """
 
@@ -28,24 +28,28 @@ from models.styles import PENCIL, STYLES, check_styles, draw, input_half, restyl
 from tools.toolbox import Parser, refuse_existing
 
 PROG = "restyle.py"
-SHEET_COPIES = 3  # drawings of each style on the sheet (seeds 0, 1, 2)
+SHEET_COPIES = 6  # drawings of each style on the sheet (seeds 0 to 5)
 SHEET_ZOOM = 2
+CAPTION = 72  # the width of the band of style names, left of the rows
 
 
 def sheet(sketch: np.ndarray, path: Path) -> None:
-    """`sketch` as it is, then drawn SHEET_COPIES times in each style, in one row with
-    captions, enlarged SHEET_ZOOM times (nearest neighbour: the pixels as the model sees
-    them)."""
-    tiles = [(PENCIL, sketch)] + [(style, draw(sketch, style, seed)) for style in STYLES
-                                  for seed in range(SHEET_COPIES)]
+    """A grid: `sketch` as it is in the top row, then a row per style of SHEET_COPIES
+    drawings (seeds 0, 1, ...: pens, scales and hands vary), each row named on the left,
+    enlarged SHEET_ZOOM times (nearest neighbour: the pixels as the model sees them)."""
+    rows = [(PENCIL, [sketch])] + [(style, [draw(sketch, style, seed)
+                                            for seed in range(SHEET_COPIES)])
+                                   for style in STYLES]
     height, width = sketch.shape[:2]
     zoomed = (width * SHEET_ZOOM, height * SHEET_ZOOM)
-    picture = Image.new("RGB", (zoomed[0] * len(tiles), zoomed[1] + 16), "white")
+    picture = Image.new("RGB", (CAPTION + zoomed[0] * SHEET_COPIES, zoomed[1] * len(rows)),
+                        "white")
     caption = ImageDraw.Draw(picture)
-    for i, (name, tile) in enumerate(tiles):
-        picture.paste(Image.fromarray(tile).resize(zoomed, Image.NEAREST), (i * zoomed[0], 16))
-        if name == PENCIL or i % SHEET_COPIES == 1:
-            caption.text((i * zoomed[0] + 4, 2), name, fill="black")
+    for r, (name, tiles) in enumerate(rows):
+        caption.text((4, r * zoomed[1] + zoomed[1] // 2 - 6), name, fill="black")
+        for c, tile in enumerate(tiles):
+            picture.paste(Image.fromarray(tile).resize(zoomed, Image.NEAREST),
+                          (CAPTION + c * zoomed[0], r * zoomed[1]))
     refuse_existing([path], "choose another --sheet path")
     picture.save(path, optimize=True)
 
