@@ -19,6 +19,7 @@ from helpers import (
     chromium,
     console_errors,
     decode,
+    draw_a_face,
     face_on_page,
     needs_chromium,
     pix2pix,
@@ -226,4 +227,47 @@ def test_strokes_during_a_translation_leave_one_more_with_the_last_stroke(server
             "return document.getElementById('sketch').toDataURL('image/png')")
         expected = post(f"{server}/translate", base64.b64decode(drawn.split(",", 1)[1]))[1]
         assert np.array_equal(decode(face_on_page(browser)), decode(expected))
+        assert console_errors(browser) == []
+
+
+COUNT_TRANSLATIONS = """
+    window.calls = 0;
+    const fetch = window.fetch;
+    window.fetch = (url, options) => {
+      if (String(url).startsWith('translate')) window.calls++;
+      return fetch(url, options);
+    };
+"""
+
+
+@needs_chromium
+def test_a_blank_canvas_asks_for_a_drawing_instead_of_inventing_a_face(server, tmp_path):
+    from selenium.webdriver import ActionChains
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def status() -> str:
+        return browser.find_element("id", "status").text
+
+    def shows_a_face() -> bool:
+        return "empty" not in browser.find_element("id", "output-frame").get_attribute("class")
+
+    with chromium(tmp_path / "profile") as browser:
+        browser.get(server + "/")
+        translations_done(browser)
+        browser.execute_script(COUNT_TRANSLATIONS)
+        canvas = browser.find_element("id", "sketch")
+        for nearly_blank in (lambda: None,  # nothing drawn
+                             lambda: ActionChains(browser).move_to_element(canvas).click()
+                             .perform()):  # one dot of the pen
+            nearly_blank()
+            browser.find_element("id", "translate").click()
+            WebDriverWait(browser, 10).until(lambda _: "canvas is blank" in status())
+            assert not shows_a_face() and browser.execute_script("return window.calls") == 0
+        draw_a_face(browser)  # live: the drawing translates itself
+        WebDriverWait(browser, 60).until(lambda _: translations_done(browser) >= 1)
+        assert shows_a_face() and status() == ""
+        assert browser.execute_script("return window.calls") >= 1
+        browser.find_element("id", "clear").click()  # cleared: blank again, the face gone
+        WebDriverWait(browser, 10).until(lambda _: "canvas is blank" in status())
+        assert not shows_a_face()
         assert console_errors(browser) == []

@@ -407,9 +407,30 @@ function seed() {
   return seedInput.value === "" ? null : Number(seedInput.value) >>> 0;
 }
 
+// A canvas with less ink than a short stroke is not a drawing: the model would invent a
+// whole face from nothing, so the page asks for a drawing instead.
+const NEARLY_BLANK = 0.002;  // the share of the canvas's pixels darker than mid-grey
+const BLANK_MESSAGE = "The canvas is blank: draw a face (or pick an example) and it appears here.";
+
+function inkShare() {
+  const {data} = snapshot();
+  let dark = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i] + data[i + 1] + data[i + 2] < 3 * 128) dark++;
+  }
+  return dark / (data.length / 4);
+}
+
 async function translateOnce() {
   const since = strokeEndedAt;
   strokeEndedAt = null;
+  if (inkShare() < NEARLY_BLANK) {
+    outputFrame.classList.add("empty");
+    downloadButton.disabled = true;
+    say(BLANK_MESSAGE);
+    return;
+  }
+  if (status.textContent === BLANK_MESSAGE) say("");
   try {
     const {pixels, png} = await translator(labelChoice.value, seed());
     output.width = pixels.width;
