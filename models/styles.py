@@ -33,7 +33,9 @@ step. No TensorFlow import here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -198,8 +200,6 @@ STYLES: dict[str, tuple[Style, tuple[int, ...]]] = {  # name -> (drawing, pen wi
     "skeleton": (skeleton, (2, 4, 6, 8, 12)),
     "hatching": (hatching, (2, 3, 4)),
 }
-# The first three, the styles of the first drawn recipe (issue 14).
-FIRST_STYLES = ("outline", "marker", "contour")
 
 
 # ------------------------------------------------------------------------------- the hand
@@ -319,7 +319,11 @@ def style_bank(images: np.ndarray, which_direction: str, styles: tuple[str, ...]
     pipeline to pick from."""
     copies = max(2, BANK_SIZE // len(styles))
     columns = input_half(which_direction, images.shape[2])
-    return np.stack([
-        np.stack([draw(image[:, columns], style, [seed, i, s, c])
-                  for s, style in enumerate(styles) for c in range(copies)])
-        for i, image in enumerate(images)])
+
+    def drawings(i: int) -> np.ndarray:
+        return np.stack([draw(images[i, :, columns], style, [seed, i, s, c])
+                         for s, style in enumerate(styles) for c in range(copies)])
+
+    # OpenCV lets go of Python's lock while it draws: a thread a core.
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        return np.stack(list(pool.map(drawings, range(len(images)))))
