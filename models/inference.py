@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from models.checkpoints import load_generator, trained_options
+from models.core.styles import PENCIL, restyle
 from models.data import Preprocessing, load_examples, test_dataset
 from models.errors import UsageError, file_errors
 from models.export import ImageTranslator, saved_model_dir, translator
@@ -26,7 +27,6 @@ from models.outputs import (
     write_metrics,
     write_translations,
 )
-from models.styles import PENCIL, restyle
 
 
 def test(options: Options) -> None:

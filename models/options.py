@@ -23,9 +23,9 @@ from typing import Any
 
 from absl import flags
 
+from models.core.styles import PENCIL, STYLES, check_styles
 from models.errors import UsageError, file_errors
 from models.labels import Labels
-from models.styles import PENCIL, STYLES, check_styles
 
 # mode => (input_dir, output_dir) when not given: Liao's layout
 DEFAULT_DIRS = {
@@ -181,7 +181,7 @@ class TrainingOptions:
     sketch_styles: tuple[str, ...] = option(
         (), f"Train also on drawn-style sketches: these styles ({', '.join(STYLES)}), each "
         "pair's sketch redrawn in a random one of them with probability --sketch_style_prob "
-        "(models/styles.py).")
+        "(models/core/styles.py).")
     sketch_style_prob: float = option(
         0.5, "With --sketch_styles: the probability that a training image's sketch is "
         "replaced by a drawn-style copy.")

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from models.build import build_pix2pix, decay_steps
 from models.checkpoints import Saver, trained_options
+from models.core.styles import style_bank
 from models.data import Preprocessing, load_examples, train_dataset
 from models.distribute import distributed_step, is_chief, make_strategy, set_precision
 from models.errors import UsageError
@@ -25,7 +26,6 @@ from models.labels import Labels
 from models.options import Options
 from models.outputs import append_index, save_images
 from models.schedule import EVENTS, schedule
-from models.styles import style_bank
 
 
 def train(options: Options) -> None:

@@ -1,4 +1,4 @@
-"""Drawn-style sketches (models/styles.py): what each style draws, that one seed draws the
+"""Drawn-style sketches (models/core/styles.py): what each style draws, that one seed draws the
 same pixels, how training mixes them in (and that --preset liao does not), how test mode
 and tools/restyle.py redraw a folder, and their errors."""
 
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from helpers import TOOLS, assert_one_line_error, pix2pix, write_pairs
 
+from models.core.styles import STYLES, draw, input_half, restyle, style_bank
 from models.data import Preprocessing, train_dataset
 from models.imageio import load_images, read_rgb
 from models.options import PRESETS, DataOptions, Options
-from models.styles import STYLES, draw, input_half, restyle, style_bank
 
 # The share of a 64x64 drawing's pixels that are stroke (darker than mid-grey), over all
 # 185 SketchToFace training sketches; measured 0.12-0.33 (outline), 0.23-0.59 (marker),

@@ -53,13 +53,13 @@ import tensorflow as tf
 from absl import app, flags
 
 from models.build import build_pix2pix
+from models.core.styles import style_bank
 from models.data import Preprocessing, load_examples, train_dataset
 from models.distribute import configure_threads, distributed_step, make_strategy, set_precision
 from models.errors import UsageError, flags_parser, run_command
 from models.export import Translator
 from models.imageio import write_image
 from models.options import Options, define_flags, from_flags
-from models.styles import style_bank
 from tools import original
 
 define_flags()
