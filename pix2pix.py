@@ -9,7 +9,7 @@ SketchToFace experiment (64x64 faces, sketch -> photo):
     python pix2pix.py --mode translate --input_dir MY_SKETCHES   # -> sketches_translate/
 
 Every flag of Hesse's script keeps its name and meaning; see --help. Each flag is an
-option declared once, in models/options.py; each mode is one function:
+option declared once, in models/core/options.py; each mode is one function:
 
     train      models/training.py   the loop, its reports and checkpoints
     test       models/inference.py  a folder of A|B pairs, translated and scored
@@ -27,9 +27,9 @@ import sys
 from absl import app, flags, logging
 
 from models import export, inference, training
+from models.core.errors import flags_parser, run_command
+from models.core.options import define_flags, from_flags
 from models.distribute import configure_threads
-from models.errors import flags_parser, run_command
-from models.options import define_flags, from_flags
 
 define_flags()
 FLAGS = flags.FLAGS

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import keras
 
+from models.core.options import Options
 from models.data import Preprocessing
 from models.losses import GAN_LOSSES
 from models.networks import DISCRIMINATORS, build_generator
-from models.options import Options
 from models.pix2pix import LinearDecay, Pix2Pix
 
 

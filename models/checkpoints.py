@@ -17,9 +17,9 @@ import keras
 import tensorflow as tf
 
 from models.build import generator_of
-from models.errors import UsageError
+from models.core.errors import UsageError
+from models.core.options import Options
 from models.layers import reseed_dropout
-from models.options import Options
 from models.tf1_checkpoints import Original, load_generator_weights, load_training_state
 
 GENERATOR_FILE = "generator.weights.h5"

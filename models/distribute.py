@@ -18,7 +18,7 @@ from collections.abc import Callable
 import keras
 import tensorflow as tf
 
-from models.errors import UsageError
+from models.core.errors import UsageError
 
 
 def configure_threads(crop_size: int, intra_op_threads: int | None,

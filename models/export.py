@@ -16,12 +16,12 @@ import threading
 import tensorflow as tf
 
 from models.checkpoints import load_generator, trained_options
+from models.core.errors import UsageError, file_errors
+from models.core.imageio import over_white
+from models.core.labels import Labels
+from models.core.options import Options
 from models.data import Preprocessing
-from models.errors import UsageError, file_errors
-from models.imageio import over_white
-from models.labels import Labels
 from models.layers import dropout_layers, portable
-from models.options import Options
 from models.portable import FLOAT16_TOLERANCE, GREY_LEVEL, ONNX_DIR, converter, write_onnx
 
 SERVING = "serving_default"  # encoded images in, encoded images out
@@ -30,7 +30,7 @@ FLOAT = "float_images"  # [n, crop, crop, 3] floats in [0, 1] in and out
 
 def decode_rgb(encoded):
     """Encoded image bytes => [h, w, 3] uint8 RGB, in graph ops, exactly as
-    models.imageio.read_rgb reads a file: grey repeated, transparency onto white, JPEGs
+    models.core.imageio.read_rgb reads a file: grey repeated, transparency onto white, JPEGs
     with libjpeg's accurate integer IDCT (TensorFlow's default, the fast one, differs from
     OpenCV's decoding by up to 18 grey levels on the SketchToFace JPEGs)."""
 

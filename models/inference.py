@@ -11,13 +11,10 @@ import numpy as np
 import tensorflow as tf
 
 from models.checkpoints import load_generator, trained_options
-from models.core.styles import PENCIL, restyle
-from models.data import Preprocessing, load_examples, test_dataset
-from models.errors import UsageError, file_errors
-from models.export import ImageTranslator, saved_model_dir, translator
-from models.imageio import image_files
-from models.options import Options
-from models.outputs import (
+from models.core.errors import UsageError, file_errors
+from models.core.imageio import image_files
+from models.core.options import Options
+from models.core.results import (
     append_index,
     check_fresh,
     format_metrics,
@@ -27,6 +24,9 @@ from models.outputs import (
     write_metrics,
     write_translations,
 )
+from models.core.styles import PENCIL, restyle
+from models.data import Preprocessing, load_examples, test_dataset
+from models.export import ImageTranslator, saved_model_dir, translator
 
 
 def test(options: Options) -> None:

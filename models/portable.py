@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.errors import UsageError, file_errors
-from models.labels import Labels
+from models.core.errors import UsageError, file_errors
+from models.core.labels import Labels
 
 OPSET = 17
 ONNX_DIR = "onnx"  # in an export's folder, beside the SavedModel's version folder

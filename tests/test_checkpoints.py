@@ -11,8 +11,8 @@ from helpers import pix2pix, write_pairs
 
 from models import build, inference
 from models.checkpoints import GENERATOR_FILE
+from models.core.options import Options
 from models.networks import DISCRIMINATORS
-from models.options import Options
 
 SMALL = ["--crop_size", "16", "--ngf", "4", "--ndf", "4"]
 

@@ -28,7 +28,7 @@ MIRRORED_STEP = textwrap.dedent("""
     from models.build import build_pix2pix
     from models.distribute import distributed_step, make_strategy
     from models.layers import InferenceDropout
-    from models.options import Options
+    from models.core.options import Options
     from models.losses import GAN_LOSSES, l1_loss
 
     strategy = make_strategy("mirrored", cpu_devices=2)

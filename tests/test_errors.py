@@ -1,4 +1,4 @@
-"""One user-error convention (models/errors.py): a UsageError is one ``PROG: error: ...``
+"""One user-error convention (models/core/errors.py): a UsageError is one ``PROG: error: ...``
 line and a non-zero exit; anything else is a bug and keeps its traceback.
 
 Before, pix2pix.py turned every ValueError and OSError into one line, and the tools every
@@ -18,7 +18,7 @@ from PIL import Image
 
 import pix2pix
 from models import inference
-from models.errors import UsageError, file_errors, flags_parser, run_command
+from models.core.errors import UsageError, file_errors, flags_parser, run_command
 from tools import split
 
 

@@ -13,10 +13,10 @@ import pytest
 import tensorflow as tf
 from helpers import REPO, assert_one_line_error, decode, pix2pix, png
 
+from models.core.options import DataOptions
 from models.data import Preprocessing
 from models.export import FLOAT, SERVING, Translator, save
 from models.networks import build_generator
-from models.options import DataOptions
 
 
 def test_export_loads_in_plain_tensorflow(deterministic_export, tmp_path):

@@ -42,9 +42,9 @@ import tensorflow as tf
 from helpers import MEASURED, REPO, assert_one_line_error, pix2pix
 
 from models.build import build_pix2pix, generator_of
+from models.core.options import Options
 from models.data import Preprocessing, load_examples
 from models.layers import InferenceDropout, controlled_dropout
-from models.options import Options
 from models.tf1_checkpoints import Original, load_training_state
 from tools import import_original
 from tools.original import environment

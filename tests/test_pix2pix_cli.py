@@ -16,7 +16,7 @@ from helpers import REPO, assert_one_line_error, pix2pix
 
 from models import training
 from models.checkpoints import GENERATOR_FILE
-from models.outputs import format_metrics, name_groups, write_metrics
+from models.core.results import format_metrics, name_groups, write_metrics
 
 
 def epoch_and_step(due: int, pairs: int) -> tuple[int, int]:

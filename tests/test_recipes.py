@@ -15,13 +15,13 @@ from helpers import assert_one_line_error, pix2pix, write_pairs
 
 from models import inference
 from models.build import build_pix2pix
+from models.core.errors import UsageError
+from models.core.labels import Labels
+from models.core.options import DataOptions, Options
 from models.data import Preprocessing
-from models.errors import UsageError
 from models.export import SERVING, ImageTranslator, Translator, save
-from models.labels import Labels
 from models.losses import GAN_LOSSES, l1_loss
 from models.networks import DISCRIMINATORS, build_generator, build_patchgan
-from models.options import DataOptions, Options
 from models.pix2pix import LinearDecay
 from models.schedule import schedule
 from models.training import training_labels
@@ -267,7 +267,7 @@ def test_options_round_trip_and_drop_unknown_keys():
 
 
 def test_presets_fill_in_what_was_not_given(tmp_path):
-    from models.options import PRESETS, with_preset
+    from models.core.options import PRESETS, with_preset
 
     improved = PRESETS["improved"]
     data = write_pairs(tmp_path / "pairs", ["f1", "m1"])

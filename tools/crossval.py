@@ -45,11 +45,11 @@ from statistics import NormalDist
 import numpy as np
 from PIL import Image, ImageDraw
 
+from models.core.errors import UsageError, file_errors, run_command
+from models.core.imageio import list_images
+from models.core.labels import labels_of
+from models.core.results import METRICS
 from models.core.styles import STYLES, check_styles
-from models.errors import UsageError, file_errors, run_command
-from models.imageio import list_images
-from models.labels import labels_of
-from models.outputs import METRICS
 from tools.toolbox import Parser
 
 PIX2PIX = Path(__file__).resolve().parent.parent / "pix2pix.py"

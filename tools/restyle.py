@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from models.core.errors import UsageError, file_errors, run_command
+from models.core.imageio import load_images, write_image
 from models.core.styles import PENCIL, STYLES, check_styles, draw, input_half, restyle
-from models.errors import UsageError, file_errors, run_command
-from models.imageio import load_images, write_image
 from tools.toolbox import Parser, refuse_existing
 
 PROG = "restyle.py"

@@ -47,10 +47,10 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from models.errors import UsageError, file_errors, run_command
+from models.core.errors import UsageError, file_errors, run_command
+from models.core.imageio import list_images
+from models.core.options import Options
 from models.export import ImageTranslator
-from models.imageio import list_images
-from models.options import Options
 from models.portable import ONNX_DIR
 from tools.toolbox import Parser
 

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 import cv2
 import numpy as np
 
-from models.errors import UsageError
+from models.core.errors import UsageError
 
 CANVAS = 256  # the demo page's canvas width: pen widths are in its pixels
 AT_CANVAS_SCALE = 0.75  # the share of drawings made at canvas scale (the rest: 1 px pen)

@@ -23,9 +23,9 @@ from typing import Any
 
 from absl import flags
 
+from models.core.errors import UsageError, file_errors
+from models.core.labels import Labels
 from models.core.styles import PENCIL, STYLES, check_styles
-from models.errors import UsageError, file_errors
-from models.labels import Labels
 
 # mode => (input_dir, output_dir) when not given: Liao's layout
 DEFAULT_DIRS = {
