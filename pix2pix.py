@@ -19,7 +19,7 @@ option declared once, in models/core/options.py; each mode is one function:
 
 from __future__ import annotations
 
-from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
+from models.nn import quiet_tensorflow  # noqa: F401  (first: TensorFlow without its start-up noise)
 
 # isort: split
 import sys

@@ -16,10 +16,10 @@ import os
 import keras
 import tensorflow as tf
 
-from models.build import generator_of
 from models.core.errors import UsageError
 from models.core.options import Options
-from models.layers import reseed_dropout
+from models.nn.build import generator_of
+from models.nn.layers import reseed_dropout
 from models.tf1_checkpoints import Original, load_generator_weights, load_training_state
 
 GENERATOR_FILE = "generator.weights.h5"

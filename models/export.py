@@ -4,7 +4,7 @@ post-processing.
 `Translator` is a tf.Module whose tf.functions do everything in the graph (decode, resize,
 generate, encode), so `tf.saved_model.save` writes a SavedModel that plain TensorFlow (or TF
 Serving) runs with no code from this repository. Test mode, export, translate and serve all
-use `Preprocessing` from models/data.py, so they make the same images.
+use `Preprocessing` from models/nn/data.py, so they make the same images.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from models.core.errors import UsageError, file_errors
 from models.core.imageio import over_white
 from models.core.labels import Labels
 from models.core.options import Options
-from models.data import Preprocessing
-from models.layers import dropout_layers, portable
+from models.nn.data import Preprocessing
+from models.nn.layers import dropout_layers, portable
 from models.portable import FLOAT16_TOLERANCE, GREY_LEVEL, ONNX_DIR, converter, write_onnx
 
 SERVING = "serving_default"  # encoded images in, encoded images out

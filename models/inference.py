@@ -25,8 +25,8 @@ from models.core.results import (
     write_translations,
 )
 from models.core.styles import PENCIL, restyle
-from models.data import Preprocessing, load_examples, test_dataset
 from models.export import ImageTranslator, saved_model_dir, translator
+from models.nn.data import Preprocessing, load_examples, test_dataset
 
 
 def test(options: Options) -> None:

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from helpers import pix2pix, write_pairs
 
-from models import build, inference
+from models import inference
 from models.checkpoints import GENERATOR_FILE
 from models.core.options import Options
-from models.networks import DISCRIMINATORS
+from models.nn import build
+from models.nn.networks import DISCRIMINATORS
 
 SMALL = ["--crop_size", "16", "--ngf", "4", "--ndf", "4"]
 

@@ -8,7 +8,7 @@ import tensorflow as tf
 from models.core.errors import UsageError
 from models.core.imageio import list_images, load_images
 from models.core.options import DataOptions
-from models.data import Preprocessing, lab_to_rgb, rgb_to_lab, train_dataset
+from models.nn.data import Preprocessing, lab_to_rgb, rgb_to_lab, train_dataset
 
 
 def write(path, image):

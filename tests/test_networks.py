@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.layers import BatchStatNorm, InferenceDropout
-from models.networks import build_generator, build_patchgan, build_pixelgan, unet_widths
-from models.pix2pix import FusedAdam
+from models.nn.gan import FusedAdam
+from models.nn.layers import BatchStatNorm, InferenceDropout
+from models.nn.networks import build_generator, build_patchgan, build_pixelgan, unet_widths
 
 
 def trainable_count(*models) -> int:

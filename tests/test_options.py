@@ -22,9 +22,9 @@ from models.core.options import (
     define_flags,
     from_flags,
 )
-from models.data import Preprocessing
-from models.losses import GAN_LOSSES
-from models.networks import DISCRIMINATORS
+from models.nn.data import Preprocessing
+from models.nn.losses import GAN_LOSSES
+from models.nn.networks import DISCRIMINATORS
 
 DATA = REPO / "tests" / "data"
 

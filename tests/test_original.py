@@ -41,10 +41,10 @@ import pytest
 import tensorflow as tf
 from helpers import MEASURED, REPO, assert_one_line_error, pix2pix
 
-from models.build import build_pix2pix, generator_of
 from models.core.options import Options
-from models.data import Preprocessing, load_examples
-from models.layers import InferenceDropout, controlled_dropout
+from models.nn.build import build_pix2pix, generator_of
+from models.nn.data import Preprocessing, load_examples
+from models.nn.layers import InferenceDropout, controlled_dropout
 from models.tf1_checkpoints import Original, load_training_state
 from tools import import_original
 from tools.original import environment

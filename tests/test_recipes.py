@@ -14,15 +14,15 @@ import tensorflow as tf
 from helpers import assert_one_line_error, pix2pix, write_pairs
 
 from models import inference
-from models.build import build_pix2pix
 from models.core.errors import UsageError
 from models.core.labels import Labels
 from models.core.options import DataOptions, Options
-from models.data import Preprocessing
 from models.export import SERVING, ImageTranslator, Translator, save
-from models.losses import GAN_LOSSES, l1_loss
-from models.networks import DISCRIMINATORS, build_generator, build_patchgan
-from models.pix2pix import LinearDecay
+from models.nn.build import build_pix2pix
+from models.nn.data import Preprocessing
+from models.nn.gan import LinearDecay
+from models.nn.losses import GAN_LOSSES, l1_loss
+from models.nn.networks import DISCRIMINATORS, build_generator, build_patchgan
 from models.schedule import schedule
 from models.training import training_labels
 

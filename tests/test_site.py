@@ -26,9 +26,9 @@ from helpers import (
 
 from models import portable
 from models.core.options import Options
-from models.data import Preprocessing
 from models.export import ImageTranslator, Translator
-from models.networks import build_generator
+from models.nn.data import Preprocessing
+from models.nn.networks import build_generator
 from models.portable import ONNX_DIR, OnnxTranslator, write_onnx
 from tools.serve import find_examples, write_site
 

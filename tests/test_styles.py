@@ -13,7 +13,7 @@ from helpers import TOOLS, assert_one_line_error, pix2pix, write_pairs
 from models.core.imageio import load_images, read_rgb
 from models.core.options import PRESETS, DataOptions, Options
 from models.core.styles import STYLES, draw, input_half, restyle, style_bank
-from models.data import Preprocessing, train_dataset
+from models.nn.data import Preprocessing, train_dataset
 
 # The share of a 64x64 drawing's pixels that are stroke (darker than mid-grey), over all
 # 185 SketchToFace training sketches; measured 0.12-0.33 (outline), 0.23-0.59 (marker),

@@ -32,7 +32,7 @@ checkpoints are off, as ours' timed loop writes neither.
 
 from __future__ import annotations
 
-from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
+from models.nn import quiet_tensorflow  # noqa: F401  (first: TensorFlow without its start-up noise)
 
 # isort: split
 import json
@@ -52,14 +52,14 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from models.build import build_pix2pix
 from models.core.errors import UsageError, flags_parser, run_command
 from models.core.imageio import write_image
 from models.core.options import Options, define_flags, from_flags
 from models.core.styles import style_bank
-from models.data import Preprocessing, load_examples, train_dataset
 from models.distribute import configure_threads, distributed_step, make_strategy, set_precision
 from models.export import Translator
+from models.nn.build import build_pix2pix
+from models.nn.data import Preprocessing, load_examples, train_dataset
 from tools import original
 
 define_flags()

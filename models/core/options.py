@@ -133,13 +133,13 @@ class NetworkOptions:
     discriminator: str = option(
         "patchgan", "Discriminator: 'patchgan' (pix2pix's: a verdict per overlapping patch) or "
         "'pixel' (the paper's PixelGAN: a verdict per pixel, 1x1 convolutions).",
-        choices=registered("models.networks", "DISCRIMINATORS"), kept=True)
+        choices=registered("models.nn.networks", "DISCRIMINATORS"), kept=True)
     n_layers_d: int = option(1, "PatchGAN layers between the first and the last (Liao 1, "
                              "Hesse 3).", kept=True)
     decoder: str = option(
         "auto", "U-Net decoder widths: 'liao' (SketchToFace), 'mirrored' (Hesse), or 'auto': "
-        "liao at crop 64, mirrored otherwise.", choices=registered("models.networks", "DECODERS"),
-        kept=True)
+        "liao at crop 64, mirrored otherwise.",
+        choices=registered("models.nn.networks", "DECODERS"), kept=True)
     separable_conv: bool = option(False, "Use separable convolutions in the generator.",
                                   kept=True)
     tf_layers: bool = option(
@@ -159,7 +159,7 @@ class TrainingOptions:
     batch_size: int = option(1, "Images per batch.")
     gan_loss: str = option(
         "vanilla", "Adversarial loss: pix2pix's cross-entropy ('vanilla'), least squares "
-        "('lsgan') or 'hinge'.", choices=registered("models.losses", "GAN_LOSSES"), kept=True)
+        "('lsgan') or 'hinge'.", choices=registered("models.nn.losses", "GAN_LOSSES"), kept=True)
     lr: float = option(0.0002, "Initial learning rate for Adam.")
     beta1: float = option(0.5, "Momentum term of Adam.")
     l1_weight: float = option(100.0, "Weight on the L1 term of the generator loss.")
@@ -168,7 +168,7 @@ class TrainingOptions:
         "original", "'original': G's gradient is taken after D's update, its backward pass "
         "through D reading D's updated weights, as the original's TF1 step did; "
         "'simultaneous': both gradients from the weights before either update.",
-        choices=registered("models.pix2pix", "UPDATE_ORDERS"), kept=True)
+        choices=registered("models.nn.gan", "UPDATE_ORDERS"), kept=True)
     lr_decay_epochs: int = option(
         0, "Decay the learning rate linearly to zero over the last N epochs (0: constant, as "
         "pix2pix).", kept=True)

@@ -20,7 +20,7 @@ pixels.
 OpenCV, not TensorFlow: thresholds, contour tracing and polyline drawing are what OpenCV
 has and TensorFlow lacks (no findContours or line rasteriser in tf.image), and at about a
 millisecond an image they are cheap enough to draw a bank of styled copies once per
-training run (models/data.py) rather than inside the step. No TensorFlow import here.
+training run (models/nn/data.py) rather than inside the step. No TensorFlow import here.
 """
 
 from __future__ import annotations

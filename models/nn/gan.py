@@ -1,4 +1,4 @@
-"""The pix2pix GAN: optimisers and one training step (the losses: models/losses.py)."""
+"""The pix2pix GAN: optimisers and one training step (the losses: models/nn/losses.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 import keras
 import tensorflow as tf
 
-from models.losses import GAN_LOSSES, GANLoss, l1_loss
+from models.nn.losses import GAN_LOSSES, GANLoss, l1_loss
 
 LOSS_EMA_DECAY = 0.99
 LOSS_NAMES = ("discrim_loss", "gen_loss_GAN", "gen_loss_L1")
@@ -132,7 +132,7 @@ class Pix2Pix(keras.Model):
 
         The original's order (`update_order` "original"): G's gradient is taken after D's
         update, and its backward pass through D reads D's weights as updated (TF1's
-        reference variables under a control dependency; models/layers.py), while every
+        reference variables under a control dependency; models/nn/layers.py), while every
         activation is the forward pass's. "simultaneous" takes both gradients from the
         weights before either update.
 
