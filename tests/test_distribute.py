@@ -26,7 +26,7 @@ MIRRORED_STEP = textwrap.dedent("""
     import tensorflow as tf
     from keras.optimizers import SGD
     from models.nn.build import build_pix2pix
-    from models.distribute import distributed_step, make_strategy
+    from models.modes.distribute import distributed_step, make_strategy
     from models.nn.layers import InferenceDropout
     from models.core.options import Options
     from models.nn.losses import GAN_LOSSES, l1_loss

@@ -14,9 +14,9 @@ import tensorflow as tf
 from helpers import REPO, assert_one_line_error, decode, pix2pix, png
 
 from models.core.options import DataOptions
-from models.export import FLOAT, SERVING, Translator, save
 from models.nn.data import Preprocessing
 from models.nn.networks import build_generator
+from models.serving.savedmodel import FLOAT, SERVING, Translator, save
 
 
 def test_export_loads_in_plain_tensorflow(deterministic_export, tmp_path):

@@ -29,9 +29,9 @@ from PIL import Image
 from models.core.errors import UsageError
 from models.core.imageio import list_images, read_rgb, write_image
 from models.core.options import DataOptions
-from models.export import SERVING, ImageTranslator, Translator, decode_rgb, save
 from models.nn.data import Preprocessing
 from models.nn.networks import build_generator
+from models.serving.savedmodel import SERVING, ImageTranslator, Translator, decode_rgb, save
 from tools import process
 
 RGBA_ROWS = np.array([

@@ -155,7 +155,7 @@ def test_dropout_can_be_off_at_inference():
 def test_fused_adam_matches_keras_adam():
     """FusedAdam reaches into Keras's Adam (its moments' lists and variable index, as of
     Keras 3.15): a Keras that moves them fails here, by name or by number, before any
-    training or checkpoint import (models/tf1_checkpoints.py reads `slots`) goes wrong."""
+    training or checkpoint import (models/modes/tf1_checkpoints.py reads `slots`) goes wrong."""
     start = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
     optimizers = (FusedAdam(2e-4, beta_1=0.5, epsilon=1e-8),
                   tf.keras.optimizers.Adam(2e-4, beta_1=0.5, epsilon=1e-8))

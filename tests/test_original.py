@@ -4,7 +4,7 @@
 For each configuration the oracle starts the original's graph from its seeded weights and
 saves them (step-0), takes one training step (step-1) and more (step-N), recording the
 preprocessed pairs, G's and D's outputs and the losses. The port imports step-0 through
-models/tf1_checkpoints.py, as a user's --checkpoint would, and trains on the batches the
+models/modes/tf1_checkpoints.py, as a user's --checkpoint would, and trains on the batches the
 original drew; its weights and Adam slots are compared with those of step-1 and step-N,
 imported alike. Dropout is off on both sides, or the same keep masks on both; no flips.
 
@@ -42,10 +42,10 @@ import tensorflow as tf
 from helpers import MEASURED, REPO, assert_one_line_error, pix2pix
 
 from models.core.options import Options
+from models.modes.tf1_checkpoints import Original, load_training_state
 from models.nn.build import build_pix2pix, generator_of
 from models.nn.data import Preprocessing, load_examples
 from models.nn.layers import InferenceDropout, controlled_dropout
-from models.tf1_checkpoints import Original, load_training_state
 from tools import import_original
 from tools.original import environment
 from tools.original import run as run_original

@@ -56,10 +56,15 @@ from models.core.errors import UsageError, flags_parser, run_command
 from models.core.imageio import write_image
 from models.core.options import Options, define_flags, from_flags
 from models.core.styles import style_bank
-from models.distribute import configure_threads, distributed_step, make_strategy, set_precision
-from models.export import Translator
+from models.modes.distribute import (
+    configure_threads,
+    distributed_step,
+    make_strategy,
+    set_precision,
+)
 from models.nn.build import build_pix2pix
 from models.nn.data import Preprocessing, load_examples, train_dataset
+from models.serving.savedmodel import Translator
 from tools import original
 
 define_flags()

@@ -24,10 +24,10 @@ PROG = "import_original.py"
 
 def convert(original_dir: str, new_dir: str) -> str:
     """Writes the port's folder; returns what it holds, for the user."""
-    from models.checkpoints import Saver, save_generator, trained_options
     from models.core.options import Options
+    from models.modes.checkpoints import Saver, save_generator, trained_options
+    from models.modes.tf1_checkpoints import Original, load_generator_weights
     from models.nn.build import build_pix2pix, generator_of  # TensorFlow: after the flags
-    from models.tf1_checkpoints import Original, load_generator_weights
 
     if not Original.wrote(original_dir):
         raise UsageError(f"{original_dir}: holds no checkpoint of the original "

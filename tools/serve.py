@@ -50,8 +50,8 @@ from pathlib import Path
 from models.core.errors import UsageError, file_errors, run_command
 from models.core.imageio import list_images
 from models.core.options import Options
-from models.export import ImageTranslator
-from models.portable import ONNX_DIR
+from models.serving.onnx_model import ONNX_DIR
+from models.serving.savedmodel import ImageTranslator
 from tools.toolbox import Parser
 
 PROG = "serve.py"

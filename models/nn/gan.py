@@ -67,7 +67,7 @@ class Pix2Pix(keras.Model):
     as TF1's ExponentialMovingAverage does for tensors); the updates use the raw ones.
 
     `fit()` cannot drive it: pix2pix.py's loop calls `train_step` through
-    models/distribute.py's `distributed_step` instead (see `train_step` for why).
+    models/modes/distribute.py's `distributed_step` instead (see `train_step` for why).
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, lr=2e-4,
@@ -144,7 +144,7 @@ class Pix2Pix(keras.Model):
         loss scale (fit passes only the data), and the moving averages of the losses and of
         G's weights are updated once per global step, in cross-replica context after every
         replica's step (fit's step runs in the replica context). `distributed_step` in
-        models/distribute.py does all three.
+        models/modes/distribute.py does all three.
         """
         inputs, targets = data
         with tf.GradientTape(persistent=True) as tape:

@@ -16,16 +16,16 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import tensorflow as tf
 
-from models.checkpoints import Saver, trained_options
 from models.core.errors import UsageError
 from models.core.labels import Labels
 from models.core.options import Options
 from models.core.results import append_index, save_images
 from models.core.styles import style_bank
-from models.distribute import distributed_step, is_chief, make_strategy, set_precision
+from models.modes.checkpoints import Saver, trained_options
+from models.modes.distribute import distributed_step, is_chief, make_strategy, set_precision
+from models.modes.schedule import EVENTS, schedule
 from models.nn.build import build_pix2pix, decay_steps
 from models.nn.data import Preprocessing, load_examples, train_dataset
-from models.schedule import EVENTS, schedule
 
 
 def train(options: Options) -> None:

@@ -2,8 +2,8 @@
 browser (the static site, tools/serve.py --site) and onnxruntime in Python
 (tools/translate.py).
 
-`write_onnx` converts a Translator's portable_function (see models/export.py: one image at
-crop size, label weights, dropout noise drawn by the caller) with tf2onnx, and writes
+`write_onnx` converts a Translator's portable_function (see models/serving/savedmodel.py:
+one image at crop size, label weights, dropout noise drawn by the caller) with tf2onnx, and writes
 model.json beside it: what a runtime needs to feed the model. `OnnxTranslator` runs it in
 Python, resampling as the SavedModel does. This module imports no TensorFlow itself, so
 that OnnxTranslator starts in a fraction of a second. tf2onnx and onnxruntime are the

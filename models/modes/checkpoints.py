@@ -6,7 +6,7 @@ weights that test, export and translate use (the moving average's, with --ema_de
 so that they build the generator alone. options.json holds the options it was built
 with. Runs from before that file existed are read from the checkpoint, the generator
 alone again. A folder that the original TF1 scripts wrote is read by
-models/tf1_checkpoints.py, in every mode.
+models/modes/tf1_checkpoints.py, in every mode.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import tensorflow as tf
 
 from models.core.errors import UsageError
 from models.core.options import Options
+from models.modes.tf1_checkpoints import Original, load_generator_weights, load_training_state
 from models.nn.build import generator_of
 from models.nn.layers import reseed_dropout
-from models.tf1_checkpoints import Original, load_generator_weights, load_training_state
 
 GENERATOR_FILE = "generator.weights.h5"
 
