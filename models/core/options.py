@@ -230,10 +230,15 @@ class Options(RuntimeOptions, TrainingOptions, NetworkOptions, DataOptions, RunO
         if self.scale_size is None:
             set_("scale_size", self.crop_size)
         for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value == field.default:
+                # valid (its flag's parser checks it), and looking up a registry's
+                # names imports TensorFlow: Options() with its defaults does without
+                continue
             choices = choices_of(field)
-            if choices and getattr(self, field.name) not in choices:
+            if choices and value not in choices:
                 raise UsageError(f"--{field.name} must be one of {', '.join(choices)}, got "
-                                 f"{getattr(self, field.name)}")
+                                 f"{value}")
         if self.input_style != PENCIL:
             check_styles([self.input_style], "--input_style")
         if not 0 <= self.sketch_style_prob <= 1:
