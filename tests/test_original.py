@@ -220,7 +220,7 @@ def test_the_port_computes_what_the_original_computes(run):
         for step in range(steps):
             batch = (tf.constant(recorded["step_inputs"][step]),
                      tf.constant(recorded["step_targets"][step]))
-            losses.append(model.train_step(batch)["losses"].numpy())
+            losses.append(model.update(batch)["losses"].numpy())
             if step == 0:
                 one_step = step_differences(state(model),
                                             state(imported(oracle / "step-1", pairs)[1]))
@@ -239,7 +239,7 @@ def test_the_port_computes_what_the_original_computes(run):
         _, other = imported(oracle / "step-0", pairs)
         other.update_order = "simultaneous"
         with controlled_dropout(other.generator, masks):
-            other.train_step((tf.constant(recorded["step_inputs"][0]),
+            other.update((tf.constant(recorded["step_inputs"][0]),
                               tf.constant(recorded["step_targets"][0])))
         measured["simultaneous order: step 1 weights"] = step_differences(
             state(other), state(imported(oracle / "step-1", pairs)[1]))["weights"]

@@ -132,7 +132,7 @@ def test_the_eta_comes_from_the_speed_since_the_last_line(monkeypatch, capsys):
     whole minutes only. A fake clock: no dependence on this machine's speed."""
     clock = iter([1000.0, 1010.0, 1012.5])  # start, then two lines
     monkeypatch.setattr(train.time, "time", lambda: next(clock))
-    progress = train.Progress(start_step=0, max_steps=200, steps_per_epoch=185, batch=1)
+    progress = train.ProgressReport(start_step=0, max_steps=200, steps_per_epoch=185, batch=1)
     progress.report(50, {})  # 50 steps in 10 s: 5/s, 150 left
     progress.report(100, {})  # 50 steps in 2.5 s: 20/s, 100 left
     lines = capsys.readouterr().out.splitlines()

@@ -37,7 +37,7 @@ def refuse_existing(paths: Sequence[Path], advice: str) -> None:
         raise UsageError(f"{existing[0]} already exists{more}; {advice}")
 
 
-class Progress:
+class ItemCounter:
     """A ``done/total`` counter on stderr: redrawn in place on a terminal, else every 10%."""
 
     def __init__(self, total: int, label: str):
@@ -73,7 +73,7 @@ def in_parallel(
     raises, the work not yet started is cancelled.
     """
     results = {}
-    progress = Progress(len(items), label)
+    progress = ItemCounter(len(items), label)
     with ThreadPoolExecutor(workers) as pool:
         futures = {pool.submit(work, item): item for item in items}
         try:

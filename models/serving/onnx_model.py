@@ -2,7 +2,7 @@
 browser (the static site, tools/serve.py --site) and onnxruntime in Python
 (tools/translate.py).
 
-`write_onnx` converts a Translator's portable_function (see models/serving/savedmodel.py:
+`write_onnx` converts a Translator's onnx_function (see models/serving/savedmodel.py:
 one image at crop size, label weights, dropout noise drawn by the caller) with tf2onnx, and writes
 model.json beside it: what a runtime needs to feed the model. `OnnxTranslator` runs it in
 Python, resampling as the SavedModel does. This module imports no TensorFlow itself, so
@@ -91,8 +91,8 @@ def max_difference(model_bytes: bytes, function, feeds, onnxruntime) -> float:
 def write_onnx(translator, folder: str, options) -> dict:
     """model.onnx and model.json in `folder`; returns model.json's content."""
     tf2onnx, onnxruntime = converter()
-    specs = translator.portable_inputs()
-    function = translator.portable_function()
+    specs = translator.onnx_inputs()
+    function = translator.onnx_function()
     start = time.perf_counter()
     model, _ = tf2onnx.convert.from_function(function, input_signature=specs, opset=OPSET)
     seconds = time.perf_counter() - start

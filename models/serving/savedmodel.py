@@ -20,7 +20,7 @@ from models.core.errors import UsageError
 from models.core.imageio import over_white
 from models.core.labels import Labels
 from models.nn.data import Preprocessing
-from models.nn.layers import dropout_layers, portable
+from models.nn.layers import dropout_layers, for_converters
 
 SERVING = "serving_default"  # encoded images in, encoded images out
 FLOAT = "float_images"  # [n, crop, crop, 3] floats in [0, 1] in and out
@@ -131,8 +131,8 @@ class Translator(tf.Module):
                                     fn_output_signature=tf.TensorSpec(images.shape[1:]))}
 
 
-    def portable_inputs(self) -> list[tf.TensorSpec]:
-        """What portable_function takes: the image, [1, crop, crop, 3] RGB in [0, 1],
+    def onnx_inputs(self) -> list[tf.TensorSpec]:
+        """What onnx_function takes: the image, [1, crop, crop, 3] RGB in [0, 1],
         resampled to crop size as Preprocessing.augment does (area); for a labelled model
         the label's weights, one per label (one-hot, or uniform for any label); and for
         each dropout layer that runs at inference, uniform noise in [0, 1) of its shape."""
@@ -144,21 +144,21 @@ class Translator(tf.Module):
                                       name=f"dropout_{index}")
                         for index, layer in enumerate(dropout_layers(self.generator))]
 
-    def portable_function(self) -> tf.types.experimental.PolymorphicFunction:
+    def onnx_function(self) -> tf.types.experimental.PolymorphicFunction:
         """The translation for runtimes that lack the SavedModel's graph ops (ONNX,
-        TensorFlow.js): portable_inputs in, [1, crop, crop, 3] RGB in [0, 1] out. No
+        TensorFlow.js): onnx_inputs in, [1, crop, crop, 3] RGB in [0, 1] out. No
         decoding, resizing or string labels, and the caller draws dropout's noise, since
         converters freeze a seed state that should advance with every call."""
         labelled = bool(self._prep.labels)
 
         def translate(image, *rest):
             label_weights, noise = (rest[0], rest[1:]) if labelled else (None, rest)
-            with portable(self.generator, noise):
+            with for_converters(self.generator, noise):
                 inputs, outputs = self._generate_weighted(image[0], label_weights,
                                                           resized=True)
             return self._rgb(outputs, inputs)[tf.newaxis]
 
-        return tf.function(translate, input_signature=self.portable_inputs())
+        return tf.function(translate, input_signature=self.onnx_inputs())
 
 
 def save(translator: Translator, path: str) -> None:
