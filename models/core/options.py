@@ -264,6 +264,12 @@ class Options(RuntimeOptions, TrainingOptions, NetworkOptions, DataOptions, RunO
             return None
         return "left" if self.which_direction == "AtoB" else "right"
 
+    @property
+    def trained_model(self) -> str:
+        """The training run a model is read from: --checkpoint, else the folder training
+        writes to by default."""
+        return self.checkpoint or DEFAULT_DIRS["train"][1]
+
     def replace(self, **changes) -> Options:
         return dataclasses.replace(self, **changes)
 

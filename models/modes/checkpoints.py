@@ -27,8 +27,8 @@ GENERATOR_FILE = "generator.weights.h5"
 
 def trained_options(options: Options) -> Options:
     """The options with the kept ones (the model's shape, its labels) of the training run
-    in --checkpoint (default: sketches_train), each change printed."""
-    options = options.replace(checkpoint=options.checkpoint or "sketches_train")
+    in --checkpoint (default: Options.trained_model), each change printed."""
+    options = options.replace(checkpoint=options.trained_model)
     if Original.wrote(options.checkpoint):
         options, changed = options.with_kept(Original(options.checkpoint).options())
     else:

@@ -25,7 +25,7 @@ def translate(options: Options) -> None:
         raise UsageError("--mode translate needs --input_dir: an image or a folder of them")
     check_fresh(output_dir, options.overwrite, "translations")
     paths = image_files(input_path)
-    source = options.checkpoint or "sketches_train"
+    source = options.trained_model
     if saved_model_dir(source):
         model = ImageTranslator.load(source)
     else:
