@@ -27,9 +27,6 @@ can be reported on part of its folds, and finished later.
 
 from __future__ import annotations
 
-from models.nn import quiet_tensorflow  # noqa: F401  (first: TensorFlow without its start-up noise)
-
-# isort: split
 import json
 import math
 import shlex
