@@ -137,7 +137,7 @@ def input_half(which_direction: str, width: int) -> slice:
 
 def restyle(images: np.ndarray, which_direction: str, style: str, seed: int) -> np.ndarray:
     """[n, h, w, 3] uint8 pairs with each input sketch redrawn in a drawn `style`
-    (models/styles.py); pair i drawn with the seed (seed, i)."""
+    (models/core/styles.py); pair i drawn with the seed (seed, i)."""
     columns = input_half(which_direction, images.shape[2])
     restyled = images.copy()
     for i, image in enumerate(images):
