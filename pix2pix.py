@@ -9,32 +9,32 @@ SketchToFace experiment (64x64 faces, sketch -> photo):
     python pix2pix.py --mode translate --input_dir MY_SKETCHES   # -> sketches_translate/
 
 Every flag of Hesse's script keeps its name and meaning; see --help. Each flag is an
-option declared once, in models/options.py; each mode is one function:
+option declared once, in models/core/options.py; each mode is one function:
 
-    train      models/training.py   the loop, its reports and checkpoints
-    test       models/inference.py  a folder of A|B pairs, translated and scored
-    export     models/export.py     a SavedModel (and, with --format onnx, ONNX)
-    translate  models/inference.py  a folder of single images, translated
+    train      models/modes/train.py      the loop, its reports and checkpoints
+    test       models/modes/test.py       a folder of A|B pairs, translated and scored
+    export     models/modes/export.py     a SavedModel (and, with --format onnx, ONNX)
+    translate  models/modes/translate.py  a folder of single images, translated
 """
 
 from __future__ import annotations
 
-from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
+from models.nn import quiet_tensorflow  # noqa: F401  (first: TensorFlow without its start-up noise)
 
 # isort: split
 import sys
 
 from absl import app, flags, logging
 
-from models import export, inference, training
-from models.distribute import configure_threads
-from models.errors import flags_parser, run_command
-from models.options import define_flags, from_flags
+from models.core.errors import flags_parser, run_command
+from models.core.options import define_flags, from_flags
+from models.modes import export, test, train, translate
+from models.modes.distribute import configure_threads
 
 define_flags()
 FLAGS = flags.FLAGS
-MODES = {"train": training.train, "test": inference.test, "export": export.export,
-         "translate": inference.translate}
+MODES = {"train": train.train, "test": test.test, "export": export.export,
+         "translate": translate.translate}
 
 
 def main(argv):

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 # tf2onnx's converter runs beside tensorflow 2.21 (pip resolves it without touching TF)
 ONNX = ["tf2onnx>=1.17,<1.18", "onnx>=1.23,<1.24", "onnxruntime>=1.32,<1.33"]
@@ -18,7 +18,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     py_modules=["pix2pix"],
-    packages=["models", "tools", "tools.sketches"],
+    # models/ and its rooms, tools/; tools.sketches is the sketches/ folder, mapped below
+    packages=[*find_packages(include=["models", "models.*", "tools"]), "tools.sketches"],
     # the checkout's sketches/ folder, as far as it is committed, travels in the wheel as
     # tools/sketches/: pix2pix-download checks the data against its MANIFEST.sha256
     package_dir={"tools.sketches": "sketches"},

@@ -10,7 +10,7 @@ import sys
 import pytest
 from helpers import REPO, TOOLS
 
-from models.networks import build_generator, build_patchgan
+from models.nn.networks import build_generator, build_patchgan
 from tools import benchmark
 
 K = 4 * 4  # every conv is 4x4

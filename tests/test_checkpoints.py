@@ -1,4 +1,4 @@
-"""What a training run leaves (models/checkpoints.py): the generator file beside the
+"""What a training run leaves (models/modes/checkpoints.py): the generator file beside the
 checkpoint, inference that builds the generator alone, and older runs that still test."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from helpers import pix2pix, write_pairs
 
-from models import build, inference
-from models.checkpoints import GENERATOR_FILE
-from models.networks import DISCRIMINATORS
-from models.options import Options
+from models.core.options import Options
+from models.modes.checkpoints import GENERATOR_FILE
+from models.modes.test import test as run_test  # not collected as a test
+from models.nn import build
+from models.nn.networks import DISCRIMINATORS
 
 SMALL = ["--crop_size", "16", "--ngf", "4", "--ndf", "4"]
 
@@ -67,7 +68,7 @@ def test_test_mode_builds_no_discriminator(trained, monkeypatch, tmp_path):
 
     monkeypatch.setitem(DISCRIMINATORS, "patchgan", refuse)
     monkeypatch.setattr(build, "build_pix2pix", refuse)
-    inference.test(Options(mode="test", input_dir=str(data), checkpoint=str(root / "plain"),
+    run_test(Options(mode="test", input_dir=str(data), checkpoint=str(root / "plain"),
                            output_dir=str(tmp_path / "test"), seed=1))
     scores = json.loads((tmp_path / "test" / "metrics.json").read_text())
     assert np.isfinite(scores["mean"]["l1"]) and len(scores["images"]) == 4

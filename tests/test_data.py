@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.data import Preprocessing, lab_to_rgb, rgb_to_lab, train_dataset
-from models.errors import UsageError
-from models.imageio import list_images, load_images
-from models.options import DataOptions
+from models.core.errors import UsageError
+from models.core.imageio import list_images, load_images
+from models.core.options import DataOptions
+from models.nn.data import Preprocessing, lab_to_rgb, rgb_to_lab, train_dataset
 
 
 def write(path, image):

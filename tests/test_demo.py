@@ -19,7 +19,7 @@ from helpers import (
     translate_on_page,
 )
 
-from models.export import ImageTranslator
+from models.serving.savedmodel import ImageTranslator
 
 
 @pytest.fixture(scope="module")

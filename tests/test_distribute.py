@@ -25,11 +25,11 @@ MIRRORED_STEP = textwrap.dedent("""
     import numpy as np
     import tensorflow as tf
     from keras.optimizers import SGD
-    from models.build import build_pix2pix
-    from models.distribute import distributed_step, make_strategy
-    from models.layers import InferenceDropout
-    from models.options import Options
-    from models.losses import GAN_LOSSES, l1_loss
+    from models.nn.build import build_pix2pix
+    from models.modes.distribute import distributed_step, make_strategy
+    from models.nn.layers import InferenceDropout
+    from models.core.options import Options
+    from models.nn.losses import GAN_LOSSES, l1_loss
 
     strategy = make_strategy("mirrored", cpu_devices=2)
     assert strategy.num_replicas_in_sync == 2

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from models.errors import run_command
+from models.core.errors import run_command
 from tools import download_dataset as download
 
 PROG = "download-dataset.py"
@@ -219,7 +219,7 @@ def test_reports_a_file_that_stays_corrupt_and_resumes_later(mirror, capsys):
 # own for SketchToFace: then this is `python tools/download-dataset.py ...` exactly).
 COMMAND_LINE = """
 import pathlib, sys
-from models.errors import run_command
+from models.core.errors import run_command
 from tools import download_dataset as download
 download.MANIFEST = pathlib.Path(sys.argv[1])
 sys.exit(run_command(download.PROG, download.main, sys.argv[2:]))

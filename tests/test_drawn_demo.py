@@ -22,8 +22,8 @@ from helpers import (
     translate_on_page,
 )
 
-from models.imageio import load_images
-from models.styles import STYLES
+from models.core.imageio import load_images
+from models.core.styles import STYLES
 from tools.browser import DRAWN_FACE, draw
 
 STEPS = 1500

@@ -1,4 +1,4 @@
-"""One user-error convention (models/errors.py): a UsageError is one ``PROG: error: ...``
+"""One user-error convention (models/core/errors.py): a UsageError is one ``PROG: error: ...``
 line and a non-zero exit; anything else is a bug and keeps its traceback.
 
 Before, pix2pix.py turned every ValueError and OSError into one line, and the tools every
@@ -17,8 +17,8 @@ from helpers import REPO
 from PIL import Image
 
 import pix2pix
-from models import inference
-from models.errors import UsageError, file_errors, flags_parser, run_command
+from models.core.errors import UsageError, file_errors, flags_parser, run_command
+from models.modes import test as test_mode
 from tools import split
 
 
@@ -41,7 +41,7 @@ def test_a_programming_error_in_a_mode_keeps_its_traceback(flags, monkeypatch, b
     def broken(options):
         raise bug
 
-    monkeypatch.setattr(inference, "trained_options", broken)
+    monkeypatch.setattr(test_mode, "trained_options", broken)
     flags("--mode", "test", "--output_dir", str(tmp_path))
     with pytest.raises(type(bug), match="a bug"):
         pix2pix.main(["pix2pix.py"])

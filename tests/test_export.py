@@ -13,10 +13,10 @@ import pytest
 import tensorflow as tf
 from helpers import REPO, assert_one_line_error, decode, pix2pix, png
 
-from models.data import Preprocessing
-from models.export import FLOAT, SERVING, Translator, save
-from models.networks import build_generator
-from models.options import DataOptions
+from models.core.options import DataOptions
+from models.nn.data import Preprocessing
+from models.nn.networks import build_generator
+from models.serving.savedmodel import FLOAT, SERVING, Translator, save
 
 
 def test_export_loads_in_plain_tensorflow(deterministic_export, tmp_path):
@@ -129,7 +129,7 @@ def test_lab_colorization_exports_colour_on_the_inputs_brightness(tmp_path):
     With its last layer zeroed the generator paints ab = 0, so the output must be the grey
     of the input's L: in sRGB terms, for each pixel, the grey level whose luminance Y is
     the input pixel's (Y = 0.212671 R + 0.715160 G + 0.072169 B in linear RGB, L being a
-    function of Y alone). Computed here from the sRGB formulas, not with models/data.py."""
+    function of Y alone). Computed here from the sRGB formulas, not with models/nn/data.py."""
     serve = export_untrained(tmp_path, Preprocessing(DataOptions(
         which_direction="AtoB", lab_colorization=True)), zero_output=True)
     photo = np.random.RandomState(2).randint(0, 256, (64, 64, 3), dtype=np.uint8)

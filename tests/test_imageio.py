@@ -1,7 +1,7 @@
-"""models/imageio.py: one file is one picture everywhere.
+"""models/core/imageio.py: one file is one picture everywhere.
 
 An RGBA sketch with transparent and half-transparent pixels gives the same model input
-whether it is read by models.imageio (train, test), by tools/process.py, by pix2pix.py
+whether it is read by models.core.imageio (train, test), by tools/process.py, by pix2pix.py
 --mode translate or by an exported SavedModel's in-graph decode. Before, read_rgb and
 the export dropped the alpha channel (transparent pixels kept their hidden colour)
 while process.py composited onto white.
@@ -26,12 +26,12 @@ import tensorflow as tf
 from helpers import REPO, decode, png
 from PIL import Image
 
-from models.data import Preprocessing
-from models.errors import UsageError
-from models.export import SERVING, ImageTranslator, Translator, decode_rgb, save
-from models.imageio import list_images, read_rgb, write_image
-from models.networks import build_generator
-from models.options import DataOptions
+from models.core.errors import UsageError
+from models.core.imageio import list_images, read_rgb, write_image
+from models.core.options import DataOptions
+from models.nn.data import Preprocessing
+from models.nn.networks import build_generator
+from models.serving.savedmodel import SERVING, ImageTranslator, Translator, decode_rgb, save
 from tools import process
 
 RGBA_ROWS = np.array([

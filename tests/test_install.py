@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import REPO
 
-from models.options import DEFAULT_DIRS
+from models.core.options import DEFAULT_DIRS
 
 
 def git(*args: object) -> subprocess.CompletedProcess:

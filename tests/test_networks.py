@@ -1,12 +1,13 @@
 """The generator, discriminator and pix2pix layers, against the original's numbers."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.layers import BatchStatNorm, InferenceDropout
-from models.networks import build_generator, build_patchgan, build_pixelgan, unet_widths
-from models.pix2pix import FusedAdam
+from models.nn.gan import FusedAdam
+from models.nn.layers import BatchStatNorm, InferenceDropout
+from models.nn.networks import build_generator, build_patchgan, build_pixelgan, unet_widths
 
 
 def trainable_count(*models) -> int:
@@ -152,10 +153,15 @@ def test_dropout_can_be_off_at_inference():
     assert (layer(x, training=True).numpy() == 0).any()
 
 
+FUSED_ADAM_KERAS = "3.15"  # the Keras whose Adam internals FusedAdam was written against
+
+
 def test_fused_adam_matches_keras_adam():
     """FusedAdam reaches into Keras's Adam (its moments' lists and variable index, as of
     Keras 3.15): a Keras that moves them fails here, by name or by number, before any
-    training or checkpoint import (models/tf1_checkpoints.py reads `slots`) goes wrong."""
+    training or checkpoint import (models/modes/tf1_checkpoints.py reads `slots`) goes wrong."""
+    moved = (f"FusedAdam (models/nn/gan.py) reaches into the Adam of Keras "
+             f"{FUSED_ADAM_KERAS}; this is Keras {keras.__version__}, whose Adam has moved")
     start = np.random.default_rng(0).normal(size=(3, 4)).astype("float32")
     optimizers = (FusedAdam(2e-4, beta_1=0.5, epsilon=1e-8),
                   tf.keras.optimizers.Adam(2e-4, beta_1=0.5, epsilon=1e-8))
@@ -164,12 +170,15 @@ def test_fused_adam_matches_keras_adam():
         for step in range(5):
             optimizer.apply_gradients([(tf.constant(start * (step + 1)), variable)])
     np.testing.assert_allclose(variables[0].numpy(), variables[1].numpy(), rtol=1e-6,
-                               atol=1e-7)
+                               atol=1e-7, err_msg=moved)
     assert not np.allclose(variables[0].numpy(), start)
     m, v, beta_2 = np.zeros_like(start), np.zeros_like(start), np.float32(0.999)
     for step in range(5):  # the moments as TF1's kernel keeps them, 1 - beta in float32
         gradient = start * (step + 1)
         m, v = m + (gradient - m) * 0.5, v + (gradient**2 - v) * (1 - beta_2)
-    momentum, velocity = optimizers[0].slots(variables[0])
-    np.testing.assert_allclose(momentum.numpy(), m, rtol=1e-6)
-    np.testing.assert_allclose(velocity.numpy(), v, rtol=1e-6)
+    try:
+        momentum, velocity = optimizers[0].slots(variables[0])
+    except AttributeError as error:
+        pytest.fail(f"{moved}: {error}")
+    np.testing.assert_allclose(momentum.numpy(), m, rtol=1e-6, err_msg=moved)
+    np.testing.assert_allclose(velocity.numpy(), v, rtol=1e-6, err_msg=moved)

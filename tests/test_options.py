@@ -1,4 +1,4 @@
-"""Options declared once (models/options.py): the flags come from the fields, the fields a
+"""Options declared once (models/core/options.py): the flags come from the fields, the fields a
 trained model keeps come from their metadata, and older options.json files still load."""
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ import pytest
 from absl import flags
 from helpers import REPO
 
-from models.data import Preprocessing
-from models.errors import UsageError
-from models.losses import GAN_LOSSES
-from models.networks import DISCRIMINATORS
-from models.options import (
+from models.core.errors import UsageError
+from models.core.options import (
     FIELDS,
     KEPT,
     DataOptions,
@@ -25,6 +22,9 @@ from models.options import (
     define_flags,
     from_flags,
 )
+from models.nn.data import Preprocessing
+from models.nn.losses import GAN_LOSSES
+from models.nn.networks import DISCRIMINATORS
 
 DATA = REPO / "tests" / "data"
 

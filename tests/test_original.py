@@ -4,7 +4,7 @@
 For each configuration the oracle starts the original's graph from its seeded weights and
 saves them (step-0), takes one training step (step-1) and more (step-N), recording the
 preprocessed pairs, G's and D's outputs and the losses. The port imports step-0 through
-models/tf1_checkpoints.py, as a user's --checkpoint would, and trains on the batches the
+models/modes/tf1_checkpoints.py, as a user's --checkpoint would, and trains on the batches the
 original drew; its weights and Adam slots are compared with those of step-1 and step-N,
 imported alike. Dropout is off on both sides, or the same keep masks on both; no flips.
 
@@ -41,11 +41,11 @@ import pytest
 import tensorflow as tf
 from helpers import MEASURED, REPO, assert_one_line_error, pix2pix
 
-from models.build import build_pix2pix, generator_of
-from models.data import Preprocessing, load_examples
-from models.layers import InferenceDropout, controlled_dropout
-from models.options import Options
-from models.tf1_checkpoints import Original, load_training_state
+from models.core.options import Options
+from models.modes.tf1_checkpoints import Original, load_training_state
+from models.nn.build import build_pix2pix, generator_of
+from models.nn.data import Preprocessing, load_examples
+from models.nn.layers import InferenceDropout, controlled_dropout
 from tools import import_original
 from tools.original import environment
 from tools.original import run as run_original
@@ -220,7 +220,7 @@ def test_the_port_computes_what_the_original_computes(run):
         for step in range(steps):
             batch = (tf.constant(recorded["step_inputs"][step]),
                      tf.constant(recorded["step_targets"][step]))
-            losses.append(model.train_step(batch)["losses"].numpy())
+            losses.append(model.update(batch)["losses"].numpy())
             if step == 0:
                 one_step = step_differences(state(model),
                                             state(imported(oracle / "step-1", pairs)[1]))
@@ -239,7 +239,7 @@ def test_the_port_computes_what_the_original_computes(run):
         _, other = imported(oracle / "step-0", pairs)
         other.update_order = "simultaneous"
         with controlled_dropout(other.generator, masks):
-            other.train_step((tf.constant(recorded["step_inputs"][0]),
+            other.update((tf.constant(recorded["step_inputs"][0]),
                               tf.constant(recorded["step_targets"][0])))
         measured["simultaneous order: step 1 weights"] = step_differences(
             state(other), state(imported(oracle / "step-1", pairs)[1]))["weights"]

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from helpers import REPO, assert_one_line_error, pix2pix
 
-from models import training
-from models.checkpoints import GENERATOR_FILE
-from models.outputs import format_metrics, name_groups, write_metrics
+from models.core.results import format_metrics, name_groups, write_metrics
+from models.modes import train
+from models.modes.checkpoints import GENERATOR_FILE
 
 
 def epoch_and_step(due: int, pairs: int) -> tuple[int, int]:
@@ -131,8 +131,8 @@ def test_the_eta_comes_from_the_speed_since_the_last_line(monkeypatch, capsys):
     as hundreds of steps), so the first ETA of a run came out 2-5 times too long, and in
     whole minutes only. A fake clock: no dependence on this machine's speed."""
     clock = iter([1000.0, 1010.0, 1012.5])  # start, then two lines
-    monkeypatch.setattr(training.time, "time", lambda: next(clock))
-    progress = training.Progress(start_step=0, max_steps=200, steps_per_epoch=185, batch=1)
+    monkeypatch.setattr(train.time, "time", lambda: next(clock))
+    progress = train.ProgressReport(start_step=0, max_steps=200, steps_per_epoch=185, batch=1)
     progress.report(50, {})  # 50 steps in 10 s: 5/s, 150 left
     progress.report(100, {})  # 50 steps in 2.5 s: 20/s, 100 left
     lines = capsys.readouterr().out.splitlines()

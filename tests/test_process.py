@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from models.imageio import read_rgb
+from models.core.imageio import read_rgb
 from tools import process
 
 

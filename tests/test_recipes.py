@@ -13,18 +13,18 @@ import pytest
 import tensorflow as tf
 from helpers import assert_one_line_error, pix2pix, write_pairs
 
-from models import inference
-from models.build import build_pix2pix
-from models.data import Preprocessing
-from models.errors import UsageError
-from models.export import SERVING, ImageTranslator, Translator, save
-from models.labels import Labels
-from models.losses import GAN_LOSSES, l1_loss
-from models.networks import DISCRIMINATORS, build_generator, build_patchgan
-from models.options import DataOptions, Options
-from models.pix2pix import LinearDecay
-from models.schedule import schedule
-from models.training import training_labels
+from models.core.errors import UsageError
+from models.core.labels import Labels
+from models.core.options import DataOptions, Options
+from models.modes.schedule import schedule
+from models.modes.test import test as run_test  # not collected as a test
+from models.modes.train import training_labels
+from models.nn.build import build_pix2pix
+from models.nn.data import Preprocessing
+from models.nn.gan import LinearDecay
+from models.nn.losses import GAN_LOSSES, l1_loss
+from models.nn.networks import DISCRIMINATORS, build_generator, build_patchgan
+from models.serving.savedmodel import SERVING, ImageTranslator, Translator, save
 
 SMALL = ["--crop_size", "16", "--ngf", "4", "--ndf", "4"]
 
@@ -227,7 +227,7 @@ def test_a_short_improved_run_is_as_good_as_liaos(sketchtoface, tmp_path):
         runs = list(pool.map(train, ["liao", "improved"]))
     l1 = []
     for run in runs:
-        inference.test(Options(mode="test", input_dir=str(data.sketches / "test"),
+        run_test(Options(mode="test", input_dir=str(data.sketches / "test"),
                             checkpoint=str(run), output_dir=str(run / "test"), seed=1))
         l1.append(json.loads((run / "test" / "metrics.json").read_text())["mean"]["l1"])
     liao, improved = l1
@@ -267,7 +267,7 @@ def test_options_round_trip_and_drop_unknown_keys():
 
 
 def test_presets_fill_in_what_was_not_given(tmp_path):
-    from models.options import PRESETS, with_preset
+    from models.core.options import PRESETS, with_preset
 
     improved = PRESETS["improved"]
     data = write_pairs(tmp_path / "pairs", ["f1", "m1"])

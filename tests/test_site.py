@@ -24,12 +24,12 @@ from helpers import (
     translations_done,
 )
 
-from models import portable
-from models.data import Preprocessing
-from models.export import ImageTranslator, Translator
-from models.networks import build_generator
-from models.options import Options
-from models.portable import ONNX_DIR, OnnxTranslator, write_onnx
+from models.core.options import Options
+from models.nn.data import Preprocessing
+from models.nn.networks import build_generator
+from models.serving import onnx_model
+from models.serving.onnx_model import ONNX_DIR, OnnxTranslator, write_onnx
+from models.serving.savedmodel import ImageTranslator, Translator
 from tools.serve import find_examples, write_site
 
 pytest.importorskip("tf2onnx")
@@ -425,7 +425,7 @@ def test_site_bad_input_is_one_line(labelled_export, tmp_path, cli_error):
 def test_float16_weights_only_where_they_keep_the_outputs(tmp_path, monkeypatch):
     """With no tolerance at all the export keeps float32 weights, and the file says so."""
     onnx = pytest.importorskip("onnx")
-    monkeypatch.setattr(portable, "FLOAT16_TOLERANCE", 0.0)
+    monkeypatch.setattr(onnx_model, "FLOAT16_TOLERANCE", 0.0)
     info = untrained_onnx_export(tmp_path, Options(crop_size=32))
     model = onnx.load(tmp_path / ONNX_DIR / "model.onnx")
     assert info["weights"] == "float32" and info["max_difference_grey_levels"] < 0.01

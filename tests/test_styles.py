@@ -1,4 +1,4 @@
-"""Drawn-style sketches (models/styles.py): what each style draws, that one seed draws the
+"""Drawn-style sketches (models/core/styles.py): what each style draws, that one seed draws the
 same pixels, how training mixes them in (and that --preset liao does not), how test mode
 and tools/restyle.py redraw a folder, and their errors."""
 
@@ -11,10 +11,18 @@ import numpy as np
 import pytest
 from helpers import TOOLS, assert_one_line_error, pix2pix, write_pairs
 
-from models.data import Preprocessing, train_dataset
-from models.imageio import load_images, read_rgb
-from models.options import PRESETS, DataOptions, Options
-from models.styles import BANK_SIZE, HAND, STYLES, draw, input_half, restyle, style_bank
+from models.core.imageio import load_images, read_rgb
+from models.core.options import PRESETS, DataOptions, Options
+from models.core.styles import (
+    BANK_SIZE,
+    HAND,
+    STYLES,
+    draw,
+    input_half,
+    restyle,
+    style_bank,
+)
+from models.nn.data import Preprocessing, train_dataset
 
 # The median share of a 64x64 drawing's pixels that are line (darker than 200), over all
 # 185 SketchToFace training sketches, hand included; measured 0.26 (outline), 0.38

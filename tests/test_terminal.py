@@ -1,4 +1,4 @@
-"""models/terminal.py: TensorFlow's start-up noise stays out of a successful run's
+"""models/nn/quiet_tensorflow.py: TensorFlow's start-up noise stays out of a successful run's
 stderr on a machine without a GPU; every other line still comes through."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import textwrap
 import pytest
 from helpers import REPO, TOOLS
 
-from models.terminal import has_nvidia_device
+from models.nn.quiet_tensorflow import has_nvidia_device
 
 # What TensorFlow 2.21 writes at start-up on a machine without a GPU
 START_UP_NOISE = ("All log messages before absl::InitializeLog()", "oneDNN custom operations",
@@ -39,7 +39,7 @@ def test_a_successful_command_prints_no_start_up_noise(data):
 def test_other_lines_written_during_the_import_come_through():
     result = python("""
         import os
-        from models.terminal import NOISE, NO_GPU_NOISE, filtered_stderr
+        from models.nn.quiet_tensorflow import NOISE, NO_GPU_NOISE, filtered_stderr
         with filtered_stderr(NOISE + NO_GPU_NOISE):
             os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called "
                         b"are written to STDERR\\n"
@@ -58,7 +58,7 @@ def test_other_lines_written_during_the_import_come_through():
 def test_cuda_lines_are_kept_where_there_is_a_gpu():
     result = python("""
         import os
-        from models.terminal import NOISE, filtered_stderr
+        from models.nn.quiet_tensorflow import NOISE, filtered_stderr
         with filtered_stderr(NOISE):  # what import_tensorflow filters with a GPU present
             os.write(2, b"E0000 00:00:1.4 6058 cuda_platform.cc:52] failed call to cuInit: "
                         b"INTERNAL: CUDA error\\n")
@@ -68,7 +68,7 @@ def test_cuda_lines_are_kept_where_there_is_a_gpu():
 
 def test_an_import_error_is_not_swallowed():
     result = python("""
-        from models.terminal import NOISE, filtered_stderr
+        from models.nn.quiet_tensorflow import NOISE, filtered_stderr
         with filtered_stderr(NOISE):
             import no_such_module_here
     """)

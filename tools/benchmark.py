@@ -5,7 +5,7 @@
     python tools/benchmark.py --original ../shared/reference/sketchtoface/pix2pix.py
 
 Its flags are absl flags, unlike the other tools' argparse: they are pix2pix.py's own
-flags (models/options.py defines them for both), plus the ones below.
+flags (models/core/options.py defines them for both), plus the ones below.
 
 Training runs the very loop of `pix2pix.py --mode train` (data pipeline, strategy,
 loss averages) on synthetic images of the configured size; inference runs the
@@ -32,7 +32,7 @@ checkpoints are off, as ours' timed loop writes neither.
 
 from __future__ import annotations
 
-from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
+from models.nn import quiet_tensorflow  # noqa: F401  (first: TensorFlow without its start-up noise)
 
 # isort: split
 import json
@@ -52,14 +52,19 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from models.build import build_pix2pix
-from models.data import Preprocessing, load_examples, train_dataset
-from models.distribute import configure_threads, distributed_step, make_strategy, set_precision
-from models.errors import UsageError, flags_parser, run_command
-from models.export import Translator
-from models.imageio import write_image
-from models.options import Options, define_flags, from_flags
-from models.styles import style_bank
+from models.core.errors import UsageError, flags_parser, run_command
+from models.core.imageio import write_image
+from models.core.options import Options, define_flags, from_flags
+from models.core.styles import style_bank
+from models.modes.distribute import (
+    configure_threads,
+    distributed_step,
+    make_strategy,
+    set_precision,
+)
+from models.nn.build import build_pix2pix
+from models.nn.data import Preprocessing, load_examples, train_dataset
+from models.serving.savedmodel import Translator
 from tools import original
 
 define_flags()

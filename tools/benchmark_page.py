@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from models.errors import UsageError, run_command
+from models.core.errors import UsageError, run_command
 from tools.browser import headless_chromium
 from tools.serve import write_site
 from tools.toolbox import Parser

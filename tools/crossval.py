@@ -27,9 +27,6 @@ can be reported on part of its folds, and finished later.
 
 from __future__ import annotations
 
-from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
-
-# isort: split
 import json
 import math
 import shlex
@@ -45,11 +42,11 @@ from statistics import NormalDist
 import numpy as np
 from PIL import Image, ImageDraw
 
-from models.errors import UsageError, file_errors, run_command
-from models.imageio import list_images
-from models.labels import labels_of
-from models.outputs import METRICS
-from models.styles import STYLES, check_styles
+from models.core.errors import UsageError, file_errors, run_command
+from models.core.imageio import list_images
+from models.core.labels import labels_of
+from models.core.results import METRICS
+from models.core.styles import STYLES, check_styles
 from tools.toolbox import Parser
 
 PIX2PIX = Path(__file__).resolve().parent.parent / "pix2pix.py"

@@ -45,8 +45,8 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from models.errors import UsageError, file_errors, run_command
-from models.imageio import write_atomically
+from models.core.errors import UsageError, file_errors, run_command
+from models.core.imageio import write_atomically
 from tools.toolbox import Parser, in_parallel, refuse_existing
 
 PROG = "download-dataset.py"

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from models.errors import UsageError, run_command
+from models.core.errors import UsageError, run_command
 from tools.toolbox import Parser, refuse_existing
 
 PROG = "import_original.py"
@@ -24,10 +24,10 @@ PROG = "import_original.py"
 
 def convert(original_dir: str, new_dir: str) -> str:
     """Writes the port's folder; returns what it holds, for the user."""
-    from models.build import build_pix2pix, generator_of  # TensorFlow: after the flags
-    from models.checkpoints import Saver, save_generator, trained_options
-    from models.options import Options
-    from models.tf1_checkpoints import Original, load_generator_weights
+    from models.core.options import Options
+    from models.modes.checkpoints import Saver, save_generator, trained_options
+    from models.modes.tf1_checkpoints import Original, load_generator_weights
+    from models.nn.build import build_pix2pix, generator_of  # TensorFlow: after the flags
 
     if not Original.wrote(original_dir):
         raise UsageError(f"{original_dir}: holds no checkpoint of the original "

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from models.errors import UsageError, run_command
+from models.core.errors import UsageError, run_command
 from tools.toolbox import Parser
 
 PROG = "original.py"

@@ -25,7 +25,7 @@ Operations:
 Reads .png/.jpg/.jpeg files (the top level of --input_dir only) and writes PNG files
 of the same stem into --output_dir. Pixels are kept exactly as stored: no channel is
 ever reordered except by swap_rb. Images are read as pix2pix.py reads them
-(models/imageio.py): grey becomes three channels, transparency is composited onto
+(models/core/imageio.py): grey becomes three channels, transparency is composited onto
 white, and JPEGs are decoded with libjpeg's accurate integer IDCT, as PIL decodes them
 too; that is what reproduces the SketchToFace pairs exactly.
 
@@ -49,8 +49,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from models.errors import UsageError, file_errors, run_command
-from models.imageio import list_images, read_rgb, write_image
+from models.core.errors import UsageError, file_errors, run_command
+from models.core.imageio import list_images, read_rgb, write_image
 from tools.toolbox import Parser, in_parallel, refuse_existing
 
 PROG = "process.py"

@@ -6,7 +6,7 @@ person makes, for looking at the styles and for scoring a model on them.
     python tools/restyle.py --input_dir sketches/test --sheet styles.png --name f005
 
 Each pair keeps its photo; its sketch (the input side of --which_direction, as
-pix2pix.py reads it) is redrawn by models/styles.py, pair i with the seed (--seed, i),
+pix2pix.py reads it) is redrawn by models/core/styles.py, pair i with the seed (--seed, i),
 exactly as `pix2pix.py --mode test --input_style STYLE --seed S` redraws it. --sheet
 writes one pair's sketch in every style instead, six drawings each, as one grid.
 An existing output file is never replaced.
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from models.errors import UsageError, file_errors, run_command
-from models.imageio import load_images, write_image
-from models.styles import PENCIL, STYLES, check_styles, draw, input_half, restyle
+from models.core.errors import UsageError, file_errors, run_command
+from models.core.imageio import load_images, write_image
+from models.core.styles import PENCIL, STYLES, check_styles, draw, input_half, restyle
 from tools.toolbox import Parser, refuse_existing
 
 PROG = "restyle.py"

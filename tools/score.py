@@ -9,7 +9,7 @@ run and the published SketchToFace table line up side by side.
 
 from __future__ import annotations
 
-from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
+from models.nn import quiet_tensorflow  # noqa: F401  (first: TensorFlow without its start-up noise)
 
 # isort: split
 import sys
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from models.errors import UsageError, run_command
-from models.imageio import read_rgb
-from models.outputs import METRICS, score
+from models.core.errors import UsageError, run_command
+from models.core.imageio import read_rgb
+from models.core.results import METRICS, score
 from tools.toolbox import Parser
 
 PROG = "score.py"

@@ -29,7 +29,7 @@ examples. Any static host serves it (python -m http.server --directory sketches_
 
 from __future__ import annotations
 
-from models import terminal  # noqa: F401  (first: TensorFlow without its start-up noise)
+from models.nn import quiet_tensorflow  # noqa: F401  (first: TensorFlow without its start-up noise)
 
 # isort: split
 import base64
@@ -47,11 +47,11 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from models.errors import UsageError, file_errors, run_command
-from models.export import ImageTranslator
-from models.imageio import list_images
-from models.options import Options
-from models.portable import ONNX_DIR
+from models.core.errors import UsageError, file_errors, run_command
+from models.core.imageio import list_images
+from models.core.options import Options
+from models.serving.onnx_model import ONNX_DIR
+from models.serving.savedmodel import ImageTranslator
 from tools.toolbox import Parser
 
 PROG = "serve.py"

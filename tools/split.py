@@ -26,8 +26,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from models.errors import file_errors, run_command
-from models.imageio import list_images, write_atomically
+from models.core.errors import file_errors, run_command
+from models.core.imageio import list_images, write_atomically
 from tools.toolbox import Parser, refuse_existing
 
 PROG = "split.py"

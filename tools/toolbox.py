@@ -1,10 +1,10 @@
 """What the tools share; not a tool itself.
 
 The command-line convention of every tool: flags through `Parser` (argparse, a bad flag
-one ``tool: error: ...`` line), ``main(argv)`` run by models.errors.run_command (a
+one ``tool: error: ...`` line), ``main(argv)`` run by models.core.errors.run_command (a
 UsageError one such line, anything else a traceback). And working through many files
 on threads with a progress counter, and refusing to replace the user's files.
-Image files themselves are models/imageio.py's.
+Image files themselves are models/core/imageio.py's.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TypeVar
 
-from models.errors import UsageError
+from models.core.errors import UsageError
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -37,7 +37,7 @@ def refuse_existing(paths: Sequence[Path], advice: str) -> None:
         raise UsageError(f"{existing[0]} already exists{more}; {advice}")
 
 
-class Progress:
+class ItemCounter:
     """A ``done/total`` counter on stderr: redrawn in place on a terminal, else every 10%."""
 
     def __init__(self, total: int, label: str):
@@ -73,7 +73,7 @@ def in_parallel(
     raises, the work not yet started is cancelled.
     """
     results = {}
-    progress = Progress(len(items), label)
+    progress = ItemCounter(len(items), label)
     with ThreadPoolExecutor(workers) as pool:
         futures = {pool.submit(work, item): item for item in items}
         try:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from models.errors import UsageError, run_command
-from models.imageio import image_files
-from models.outputs import check_fresh, write_translations
-from models.portable import INFO_FILE, ONNX_DIR, OnnxTranslator
+from models.core.errors import UsageError, run_command
+from models.core.imageio import image_files
+from models.core.results import check_fresh, write_translations
+from models.serving.onnx_model import INFO_FILE, ONNX_DIR, OnnxTranslator
 from tools.toolbox import Parser
 
 PROG = "translate.py"

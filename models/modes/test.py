@@ -1,22 +1,15 @@
-"""`--mode test` and `--mode translate`: a trained generator over a folder of images,
-writing images/ and index.html (test also scores against the targets)."""
+"""`--mode test`: a trained generator over a folder of A|B pairs, writing images/,
+index.html and the scores against the targets (metrics.json)."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import cv2
 import numpy as np
 import tensorflow as tf
 
-from models.checkpoints import load_generator, trained_options
-from models.data import Preprocessing, load_examples, test_dataset
-from models.errors import UsageError, file_errors
-from models.export import ImageTranslator, saved_model_dir, translator
-from models.imageio import image_files
-from models.options import Options
-from models.outputs import (
+from models.core.options import Options
+from models.core.results import (
     append_index,
     check_fresh,
     format_metrics,
@@ -24,9 +17,10 @@ from models.outputs import (
     score,
     start_index,
     write_metrics,
-    write_translations,
 )
-from models.styles import PENCIL, restyle
+from models.core.styles import PENCIL, restyle
+from models.modes.checkpoints import load_generator, trained_options
+from models.nn.data import Preprocessing, load_examples, test_dataset
 
 
 def test(options: Options) -> None:
@@ -71,32 +65,3 @@ def test(options: Options) -> None:
     metrics = write_metrics(output_dir, all_names,
                             score(np.concatenate(all_outputs), np.concatenate(all_targets)))
     print(format_metrics(metrics))
-
-
-def translate(options: Options) -> None:
-    """Every image in --input_dir (or the one image it names) through the model in
-    --checkpoint (an export or a training folder) => images/ and index.html."""
-    input_path, output_dir = options.input_dir, options.output_dir
-    if input_path is None:
-        raise UsageError("--mode translate needs --input_dir: an image or a folder of them")
-    check_fresh(output_dir, options.overwrite, "translations")
-    paths = image_files(input_path)
-    source = options.checkpoint or "sketches_train"
-    if saved_model_dir(source):
-        model = ImageTranslator.load(source)
-    else:
-        model = ImageTranslator.wrap(translator(trained_options(options)))
-    labels = model.labels.of_files(paths, options.label, source)
-
-    def translate_file(path: Path, image: np.ndarray, label: str | None):
-        # The SavedModel decodes the file's own bytes, as a client of it would
-        with file_errors(path):
-            encoded_input = path.read_bytes()
-        try:
-            _, (encoded,) = model([encoded_input], labels=label and [label])
-        except UsageError as error:
-            raise UsageError(f"{path}: {error}") from None
-        return cv2.cvtColor(cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR),
-                            cv2.COLOR_BGR2RGB)
-
-    write_translations(output_dir, paths, labels, options.output_filetype, translate_file)

@@ -1,4 +1,4 @@
-"""The pix2pix GAN: optimisers and one training step (the losses: models/losses.py)."""
+"""The pix2pix GAN: optimisers and one training step (the losses: models/nn/losses.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 import keras
 import tensorflow as tf
 
-from models.losses import GAN_LOSSES, GANLoss, l1_loss
+from models.nn.losses import GAN_LOSSES, GANLoss, l1_loss
 
 LOSS_EMA_DECAY = 0.99
 LOSS_NAMES = ("discrim_loss", "gen_loss_GAN", "gen_loss_L1")
@@ -61,13 +61,13 @@ def adam(lr, beta1: float) -> keras.optimizers.Optimizer:
 
 
 class Pix2Pix(keras.Model):
-    """Generator + discriminator trained together; `train_step` is one pix2pix update.
+    """Generator + discriminator trained together; `update` is one pix2pix training step.
 
     Losses shown to people are exponential moving averages (decay 0.99, zero-debiased
     as TF1's ExponentialMovingAverage does for tensors); the updates use the raw ones.
 
-    `fit()` cannot drive it: pix2pix.py's loop calls `train_step` through
-    models/distribute.py's `distributed_step` instead (see `train_step` for why).
+    `fit()` cannot drive it: pix2pix.py's loop calls `update` through
+    models/modes/distribute.py's `distributed_step` instead (see `update` for why).
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, lr=2e-4,
@@ -127,24 +127,24 @@ class Pix2Pix(keras.Model):
         fake_logits = self.discriminator([inputs, outputs], training=True)
         return outputs, real_logits, fake_logits
 
-    def train_step(self, data, loss_scale: float = 1.0):
+    def update(self, data, loss_scale: float = 1.0):
         """Update D, then G, from the same forward pass; returns the raw losses and images.
 
         The original's order (`update_order` "original"): G's gradient is taken after D's
         update, and its backward pass through D reads D's weights as updated (TF1's
-        reference variables under a control dependency; models/layers.py), while every
+        reference variables under a control dependency; models/nn/layers.py), while every
         activation is the forward pass's. "simultaneous" takes both gradients from the
         weights before either update.
 
         `loss_scale` divides the gradients among replicas (1 / replicas in sync), so that
         the summed gradients of a distributed step are those of the global batch's mean.
 
-        Not Keras's train_step, so `fit()` cannot drive it: the loop needs the step's
-        images for summaries and display (fit keeps only metrics), each replica needs its
+        Not Keras's train_step, so named otherwise: `fit()` cannot drive it. The loop needs
+        the step's images for summaries and display (fit keeps only metrics), each replica needs its
         loss scale (fit passes only the data), and the moving averages of the losses and of
         G's weights are updated once per global step, in cross-replica context after every
         replica's step (fit's step runs in the replica context). `distributed_step` in
-        models/distribute.py does all three.
+        models/modes/distribute.py does all three.
         """
         inputs, targets = data
         with tf.GradientTape(persistent=True) as tape:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.errors import UsageError
+from models.core.errors import UsageError
 
 
 def labels_of(names: Sequence[str], pattern: str, fallback: str | None = None) -> list[str]:

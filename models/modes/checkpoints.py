@@ -6,7 +6,7 @@ weights that test, export and translate use (the moving average's, with --ema_de
 so that they build the generator alone. options.json holds the options it was built
 with. Runs from before that file existed are read from the checkpoint, the generator
 alone again. A folder that the original TF1 scripts wrote is read by
-models/tf1_checkpoints.py, in every mode.
+models/modes/tf1_checkpoints.py, in every mode.
 """
 
 from __future__ import annotations
@@ -16,19 +16,19 @@ import os
 import keras
 import tensorflow as tf
 
-from models.build import generator_of
-from models.errors import UsageError
-from models.layers import reseed_dropout
-from models.options import Options
-from models.tf1_checkpoints import Original, load_generator_weights, load_training_state
+from models.core.errors import UsageError
+from models.core.options import Options
+from models.modes.tf1_checkpoints import Original, load_generator_weights, load_training_state
+from models.nn.build import generator_of
+from models.nn.layers import reseed_dropout
 
 GENERATOR_FILE = "generator.weights.h5"
 
 
 def trained_options(options: Options) -> Options:
     """The options with the kept ones (the model's shape, its labels) of the training run
-    in --checkpoint (default: sketches_train), each change printed."""
-    options = options.replace(checkpoint=options.checkpoint or "sketches_train")
+    in --checkpoint (default: Options.trained_model), each change printed."""
+    options = options.replace(checkpoint=options.trained_model)
     if Original.wrote(options.checkpoint):
         options, changed = options.with_kept(Original(options.checkpoint).options())
     else:

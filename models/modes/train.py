@@ -16,16 +16,16 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import tensorflow as tf
 
-from models.build import build_pix2pix, decay_steps
-from models.checkpoints import Saver, trained_options
-from models.data import Preprocessing, load_examples, train_dataset
-from models.distribute import distributed_step, is_chief, make_strategy, set_precision
-from models.errors import UsageError
-from models.labels import Labels
-from models.options import Options
-from models.outputs import append_index, save_images
-from models.schedule import EVENTS, schedule
-from models.styles import style_bank
+from models.core.errors import UsageError
+from models.core.labels import Labels
+from models.core.options import Options
+from models.core.results import append_index, save_images
+from models.core.styles import style_bank
+from models.modes.checkpoints import Saver, trained_options
+from models.modes.distribute import distributed_step, is_chief, make_strategy, set_precision
+from models.modes.schedule import EVENTS, schedule
+from models.nn.build import build_pix2pix, decay_steps
+from models.nn.data import Preprocessing, load_examples, train_dataset
 
 
 def train(options: Options) -> None:
@@ -78,7 +78,7 @@ def train(options: Options) -> None:
     train_quietly(tf.constant(0))
     train_and_show.get_concrete_function()
     reports = Reports(options, model, prep, saver, output_dir, chief,
-                      Progress(model.step, max_steps, steps_per_epoch, global_batch))
+                      ProgressReport(model.step, max_steps, steps_per_epoch, global_batch))
     frequencies = {name: getattr(options, f"{name}_freq") for name in EVENTS}
     with stop_requests() as stop_requested:
         for due, events in schedule(model.step, max_steps, frequencies):
@@ -167,7 +167,7 @@ class Reports:
     progress lines and checkpoints."""
 
     def __init__(self, options: Options, model, prep: Preprocessing, saver: Saver,
-                 output_dir: str, chief: bool, progress: Progress):
+                 output_dir: str, chief: bool, progress: ProgressReport):
         self.options, self.model, self.prep, self.saver = options, model, prep, saver
         self.output_dir, self.chief, self.progress = output_dir, chief, progress
         self.writer = (tf.summary.create_file_writer(output_dir) if chief
@@ -211,7 +211,7 @@ class Reports:
         self.writer.flush()
 
 
-class Progress:
+class ProgressReport:
     """Hesse's progress lines: epoch, step in the epoch, speed, time left, losses. The
     speed is the recent one, since the last line: an average since the start would
     count the start-up in, and an ETA from it would stay too high for most of the run."""

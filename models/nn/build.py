@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import keras
 
-from models.data import Preprocessing
-from models.losses import GAN_LOSSES
-from models.networks import DISCRIMINATORS, build_generator
-from models.options import Options
-from models.pix2pix import LinearDecay, Pix2Pix
+from models.core.options import Options
+from models.nn.data import Preprocessing
+from models.nn.gan import LinearDecay, Pix2Pix
+from models.nn.losses import GAN_LOSSES
+from models.nn.networks import DISCRIMINATORS, build_generator
 
 
 def decay_steps(decay_epochs: int, total_steps: int | None,

@@ -27,8 +27,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from models.errors import UsageError
-from models.networks import unet_widths
+from models.core.errors import UsageError
+from models.nn.networks import unet_widths
 
 UNUSED = re.compile(r".*/batch_normalization/moving_(mean|variance)$|.*_train/beta[12]_power$")
 LOSS_AVERAGES = ("discriminator_loss/Mean", "generator_loss/Mean", "generator_loss/Mean_1")

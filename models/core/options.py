@@ -23,9 +23,9 @@ from typing import Any
 
 from absl import flags
 
-from models.errors import UsageError, file_errors
-from models.labels import Labels
-from models.styles import PENCIL, STYLES, check_styles
+from models.core.errors import UsageError, file_errors
+from models.core.labels import Labels
+from models.core.styles import PENCIL, STYLES, check_styles
 
 # mode => (input_dir, output_dir) when not given: Liao's layout
 DEFAULT_DIRS = {
@@ -133,13 +133,13 @@ class NetworkOptions:
     discriminator: str = option(
         "patchgan", "Discriminator: 'patchgan' (pix2pix's: a verdict per overlapping patch) or "
         "'pixel' (the paper's PixelGAN: a verdict per pixel, 1x1 convolutions).",
-        choices=registered("models.networks", "DISCRIMINATORS"), kept=True)
+        choices=registered("models.nn.networks", "DISCRIMINATORS"), kept=True)
     n_layers_d: int = option(1, "PatchGAN layers between the first and the last (Liao 1, "
                              "Hesse 3).", kept=True)
     decoder: str = option(
         "auto", "U-Net decoder widths: 'liao' (SketchToFace), 'mirrored' (Hesse), or 'auto': "
-        "liao at crop 64, mirrored otherwise.", choices=registered("models.networks", "DECODERS"),
-        kept=True)
+        "liao at crop 64, mirrored otherwise.",
+        choices=registered("models.nn.networks", "DECODERS"), kept=True)
     separable_conv: bool = option(False, "Use separable convolutions in the generator.",
                                   kept=True)
     tf_layers: bool = option(
@@ -159,7 +159,7 @@ class TrainingOptions:
     batch_size: int = option(1, "Images per batch.")
     gan_loss: str = option(
         "vanilla", "Adversarial loss: pix2pix's cross-entropy ('vanilla'), least squares "
-        "('lsgan') or 'hinge'.", choices=registered("models.losses", "GAN_LOSSES"), kept=True)
+        "('lsgan') or 'hinge'.", choices=registered("models.nn.losses", "GAN_LOSSES"), kept=True)
     lr: float = option(0.0002, "Initial learning rate for Adam.")
     beta1: float = option(0.5, "Momentum term of Adam.")
     l1_weight: float = option(100.0, "Weight on the L1 term of the generator loss.")
@@ -168,7 +168,7 @@ class TrainingOptions:
         "original", "'original': G's gradient is taken after D's update, its backward pass "
         "through D reading D's updated weights, as the original's TF1 step did; "
         "'simultaneous': both gradients from the weights before either update.",
-        choices=registered("models.pix2pix", "UPDATE_ORDERS"), kept=True)
+        choices=registered("models.nn.gan", "UPDATE_ORDERS"), kept=True)
     lr_decay_epochs: int = option(
         0, "Decay the learning rate linearly to zero over the last N epochs (0: constant, as "
         "pix2pix).", kept=True)
@@ -181,7 +181,7 @@ class TrainingOptions:
     sketch_styles: tuple[str, ...] = option(
         (), f"Train also on drawn-style sketches: these styles ({', '.join(STYLES)}), each "
         "pair's sketch redrawn in a random one of them with probability --sketch_style_prob "
-        "(models/styles.py).")
+        "(models/core/styles.py).")
     sketch_style_prob: float = option(
         0.5, "With --sketch_styles: the probability that a training image's sketch is "
         "replaced by a drawn-style copy.")
@@ -230,10 +230,15 @@ class Options(RuntimeOptions, TrainingOptions, NetworkOptions, DataOptions, RunO
         if self.scale_size is None:
             set_("scale_size", self.crop_size)
         for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value == field.default:
+                # valid (its flag's parser checks it), and looking up a registry's
+                # names imports TensorFlow: Options() with its defaults does without
+                continue
             choices = choices_of(field)
-            if choices and getattr(self, field.name) not in choices:
+            if choices and value not in choices:
                 raise UsageError(f"--{field.name} must be one of {', '.join(choices)}, got "
-                                 f"{getattr(self, field.name)}")
+                                 f"{value}")
         if self.input_style != PENCIL:
             check_styles([self.input_style], "--input_style")
         if not 0 <= self.sketch_style_prob <= 1:
@@ -258,6 +263,12 @@ class Options(RuntimeOptions, TrainingOptions, NetworkOptions, DataOptions, RunO
         if self.lab_colorization:
             return None
         return "left" if self.which_direction == "AtoB" else "right"
+
+    @property
+    def trained_model(self) -> str:
+        """The training run a model is read from: --checkpoint, else the folder training
+        writes to by default."""
+        return self.checkpoint or DEFAULT_DIRS["train"][1]
 
     def replace(self, **changes) -> Options:
         return dataclasses.replace(self, **changes)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import keras
 import tensorflow as tf
 
-from models.errors import UsageError
+from models.core.errors import UsageError
 
 
 def configure_threads(crop_size: int, intra_op_threads: int | None,
@@ -65,7 +65,7 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 def distributed_step(model, strategy: tf.distribute.Strategy, iterator,
                      jit_compile: bool = False) -> Callable[[], dict]:
-    """One global training step: every replica's `train_step` on its next batch, then
+    """One global training step: every replica's `Pix2Pix.update` on its next batch, then
     the replicas' mean losses into the loss averages. Call it inside a tf.function.
 
     Returns the step's images, each replica's concatenated, for display.
@@ -73,8 +73,8 @@ def distributed_step(model, strategy: tf.distribute.Strategy, iterator,
     if jit_compile and strategy.num_replicas_in_sync > 1:
         # XLA cannot compile the optimisers' cross-replica update inside the step
         raise UsageError("--xla works on one device only, not with several replicas")
-    replica_step = tf.function(model.train_step, jit_compile=True) if jit_compile \
-        else model.train_step
+    replica_step = tf.function(model.update, jit_compile=True) if jit_compile \
+        else model.update
     loss_scale = 1.0 / strategy.num_replicas_in_sync
 
     def step() -> dict:

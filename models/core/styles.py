@@ -27,7 +27,7 @@ rest are drawn at the sketch's own resolution with a 1-pixel pen. Every random c
 
 OpenCV, not TensorFlow: thresholds, edges, contour tracing and line drawing are what
 OpenCV has and TensorFlow lacks, and at 3-30 ms a drawing they are cheap enough to draw
-a bank of styled copies once per training run (models/data.py) rather than inside the
+a bank of styled copies once per training run (models/nn/data.py) rather than inside the
 step. No TensorFlow import here.
 """
 
@@ -40,7 +40,7 @@ from concurrent.futures import ThreadPoolExecutor
 import cv2
 import numpy as np
 
-from models.errors import UsageError
+from models.core.errors import UsageError
 
 CANVAS = 256  # the demo page's canvas width: pen widths are in its pixels
 AT_CANVAS_SCALE = 0.75  # the share of drawings made at canvas scale (the rest: 1 px pen)
@@ -303,7 +303,7 @@ def input_half(which_direction: str, width: int) -> slice:
 
 def restyle(images: np.ndarray, which_direction: str, style: str, seed: int) -> np.ndarray:
     """[n, h, w, 3] uint8 pairs with each input sketch redrawn in a drawn `style`
-    (models/styles.py); pair i drawn with the seed (seed, i)."""
+    (models/core/styles.py); pair i drawn with the seed (seed, i)."""
     columns = input_half(which_direction, images.shape[2])
     restyled = images.copy()
     for i, image in enumerate(images):

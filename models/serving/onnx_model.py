@@ -2,8 +2,8 @@
 browser (the static site, tools/serve.py --site) and onnxruntime in Python
 (tools/translate.py).
 
-`write_onnx` converts a Translator's portable_function (see models/export.py: one image at
-crop size, label weights, dropout noise drawn by the caller) with tf2onnx, and writes
+`write_onnx` converts a Translator's onnx_function (see models/serving/savedmodel.py:
+one image at crop size, label weights, dropout noise drawn by the caller) with tf2onnx, and writes
 model.json beside it: what a runtime needs to feed the model. `OnnxTranslator` runs it in
 Python, resampling as the SavedModel does. This module imports no TensorFlow itself, so
 that OnnxTranslator starts in a fraction of a second. tf2onnx and onnxruntime are the
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.errors import UsageError, file_errors
-from models.labels import Labels
+from models.core.errors import UsageError, file_errors
+from models.core.labels import Labels
 
 OPSET = 17
 ONNX_DIR = "onnx"  # in an export's folder, beside the SavedModel's version folder
@@ -91,8 +91,8 @@ def max_difference(model_bytes: bytes, function, feeds, onnxruntime) -> float:
 def write_onnx(translator, folder: str, options) -> dict:
     """model.onnx and model.json in `folder`; returns model.json's content."""
     tf2onnx, onnxruntime = converter()
-    specs = translator.portable_inputs()
-    function = translator.portable_function()
+    specs = translator.onnx_inputs()
+    function = translator.onnx_function()
     start = time.perf_counter()
     model, _ = tf2onnx.convert.from_function(function, input_signature=specs, opset=OPSET)
     seconds = time.perf_counter() - start

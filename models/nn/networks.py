@@ -13,7 +13,7 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
-from models.layers import BatchStatNorm, InferenceDropout, ReadLateConv2D, weight_init
+from models.nn.layers import BatchStatNorm, InferenceDropout, ReadLateConv2D, weight_init
 
 DECODERS = ("auto", "liao", "mirrored")
 DECODER_DROPOUT_LAYERS = 3  # the innermost three decoder layers drop out half their units
@@ -123,7 +123,7 @@ def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
 def _conv(scope: str, channels: int, size: int, stride: int, spectral_norm: bool,
           bias: bool) -> layers.Layer:
     # A discriminator's conv. G's gradient, taken after D's update, reads its kernel as
-    # updated (models/layers.py)
+    # updated (models/nn/layers.py)
     conv = ReadLateConv2D(channels, size, strides=stride, padding="valid", use_bias=bias,
                           kernel_initializer=weight_init(), name=f"{scope}_conv")
     if spectral_norm:

@@ -55,7 +55,7 @@ class BatchStatNorm(keras.layers.Layer):
         self.synchronized = synchronized
         self.fused = fused
         self.read_late = read_late
-        self.portable = False  # set by `portable`
+        self.plain_ops = False  # set by `for_converters`
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -75,7 +75,7 @@ class BatchStatNorm(keras.layers.Layer):
             mean = total / count
             squares = replica.all_reduce("SUM", tf.reduce_sum(tf.square(x32 - mean), [0, 1, 2]))
             return tf.cast(self._from_moments(x32, mean, squares / count), x.dtype)
-        if self.portable or not self.fused:
+        if self.plain_ops or not self.fused:
             x32 = tf.cast(x, tf.float32)  # the moments in float32 whatever the policy
             mean, variance = tf.nn.moments(x32, [0, 1, 2])
             return tf.cast(self._from_moments(x32, mean, variance), x.dtype)
@@ -91,7 +91,7 @@ class BatchStatNorm(keras.layers.Layer):
         # tf.nn.batch_normalization's arithmetic in float32, spelled out for the late read
         # of scale
         inv = tf.math.rsqrt(variance + self.epsilon)
-        if self.read_late and not self.portable:
+        if self.read_late and not self.plain_ops:
             inv = times_read_late(inv, self.scale)
         else:
             inv = inv * tf.cast(self.scale, tf.float32)
@@ -174,7 +174,7 @@ class InferenceDropout(keras.layers.Layer):
         self.at_inference = at_inference
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.noise = None  # set by `portable` and `controlled_dropout`
+        self.noise = None  # set by `for_converters` and `controlled_dropout`
         self.off = False  # set by `controlled_dropout`
 
     def call(self, x, training=None):
@@ -241,7 +241,8 @@ def controlled_dropout(model: keras.Model, keep_masks: Sequence | None = None
 
 
 @contextlib.contextmanager
-def portable(model: keras.Model, dropout_noise: Sequence[tf.Tensor] = ()) -> Iterator[None]:
+def for_converters(model: keras.Model, dropout_noise: Sequence[tf.Tensor] = ()
+                   ) -> Iterator[None]:
     """While a tf.function traces `model` for another runtime (ONNX, TensorFlow.js):
     batch norm from plain moments, since converters lack the fused kernel in training mode,
     and dropout from `dropout_noise`, uniform in [0, 1), one tensor per dropout_layers entry,
@@ -252,13 +253,13 @@ def portable(model: keras.Model, dropout_noise: Sequence[tf.Tensor] = ()) -> Ite
     if len(dropout_noise) != len(dropouts):
         raise ValueError(f"{len(dropouts)} dropout layers, {len(dropout_noise)} noise inputs")
     for layer in norms:
-        layer.portable = True
+        layer.plain_ops = True
     for layer, noise in zip(dropouts, dropout_noise, strict=True):
         layer.noise = noise
     try:
         yield
     finally:
         for layer in norms:
-            layer.portable = False
+            layer.plain_ops = False
         for layer in dropouts:
             layer.noise = None

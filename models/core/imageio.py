@@ -1,6 +1,6 @@
 """Image files: the one place that lists, reads and writes them.
 
-pix2pix.py (through models/data.py and models/outputs.py) and every tool read and write
+pix2pix.py (through models/nn/data.py and models/core/results.py) and every tool read and write
 images here, so that one file is one picture everywhere:
 
 - the formats are .png, .jpg and .jpeg (Hesse's took .jpg and .png), any letter case;
@@ -29,7 +29,7 @@ from typing import BinaryIO
 import cv2
 import numpy as np
 
-from models.errors import UsageError, file_errors
+from models.core.errors import UsageError, file_errors
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")  # matched case-insensitively
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.errors import UsageError, file_errors
-from models.imageio import read_rgb, write_image
+from models.core.errors import UsageError, file_errors
+from models.core.imageio import read_rgb, write_image
 
 KINDS = ("inputs", "outputs", "targets")
 METRICS = ("l1", "psnr", "ssim")

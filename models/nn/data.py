@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import tensorflow as tf
 
-from models.errors import UsageError
-from models.imageio import load_images
-from models.labels import Labels
-from models.options import DataOptions
+from models.core.errors import UsageError
+from models.core.imageio import load_images
+from models.core.labels import Labels
+from models.core.options import DataOptions
 
 # --- colour spaces for --lab_colorization: sRGB <-> CIE L*a*b* (D65), per pixel ---
 

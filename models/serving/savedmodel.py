@@ -1,28 +1,26 @@
-"""`--mode export` and what it writes: a trained generator wrapped with its pre- and
-post-processing.
+"""The SavedModel: a trained generator wrapped with its pre- and post-processing, and
+run again once loaded.
 
 `Translator` is a tf.Module whose tf.functions do everything in the graph (decode, resize,
 generate, encode), so `tf.saved_model.save` writes a SavedModel that plain TensorFlow (or TF
-Serving) runs with no code from this repository. Test mode, export, translate and serve all
-use `Preprocessing` from models/data.py, so they make the same images.
+Serving) runs with no code from this repository; its `onnx_function` is the same translation
+for converters (models/serving/onnx_model.py). `ImageTranslator` calls a Translator, or a
+loaded SavedModel, from Python (translate mode, tools/serve.py). Test mode, export, translate
+and serve all use `Preprocessing` from models/nn/data.py, so they make the same images.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 
 import tensorflow as tf
 
-from models.checkpoints import load_generator, trained_options
-from models.data import Preprocessing
-from models.errors import UsageError, file_errors
-from models.imageio import over_white
-from models.labels import Labels
-from models.layers import dropout_layers, portable
-from models.options import Options
-from models.portable import FLOAT16_TOLERANCE, GREY_LEVEL, ONNX_DIR, converter, write_onnx
+from models.core.errors import UsageError
+from models.core.imageio import over_white
+from models.core.labels import Labels
+from models.nn.data import Preprocessing
+from models.nn.layers import dropout_layers, for_converters
 
 SERVING = "serving_default"  # encoded images in, encoded images out
 FLOAT = "float_images"  # [n, crop, crop, 3] floats in [0, 1] in and out
@@ -30,7 +28,7 @@ FLOAT = "float_images"  # [n, crop, crop, 3] floats in [0, 1] in and out
 
 def decode_rgb(encoded):
     """Encoded image bytes => [h, w, 3] uint8 RGB, in graph ops, exactly as
-    models.imageio.read_rgb reads a file: grey repeated, transparency onto white, JPEGs
+    models.core.imageio.read_rgb reads a file: grey repeated, transparency onto white, JPEGs
     with libjpeg's accurate integer IDCT (TensorFlow's default, the fast one, differs from
     OpenCV's decoding by up to 18 grey levels on the SketchToFace JPEGs)."""
 
@@ -133,8 +131,8 @@ class Translator(tf.Module):
                                     fn_output_signature=tf.TensorSpec(images.shape[1:]))}
 
 
-    def portable_inputs(self) -> list[tf.TensorSpec]:
-        """What portable_function takes: the image, [1, crop, crop, 3] RGB in [0, 1],
+    def onnx_inputs(self) -> list[tf.TensorSpec]:
+        """What onnx_function takes: the image, [1, crop, crop, 3] RGB in [0, 1],
         resampled to crop size as Preprocessing.augment does (area); for a labelled model
         the label's weights, one per label (one-hot, or uniform for any label); and for
         each dropout layer that runs at inference, uniform noise in [0, 1) of its shape."""
@@ -146,21 +144,21 @@ class Translator(tf.Module):
                                       name=f"dropout_{index}")
                         for index, layer in enumerate(dropout_layers(self.generator))]
 
-    def portable_function(self) -> tf.types.experimental.PolymorphicFunction:
+    def onnx_function(self) -> tf.types.experimental.PolymorphicFunction:
         """The translation for runtimes that lack the SavedModel's graph ops (ONNX,
-        TensorFlow.js): portable_inputs in, [1, crop, crop, 3] RGB in [0, 1] out. No
+        TensorFlow.js): onnx_inputs in, [1, crop, crop, 3] RGB in [0, 1] out. No
         decoding, resizing or string labels, and the caller draws dropout's noise, since
         converters freeze a seed state that should advance with every call."""
         labelled = bool(self._prep.labels)
 
         def translate(image, *rest):
             label_weights, noise = (rest[0], rest[1:]) if labelled else (None, rest)
-            with portable(self.generator, noise):
+            with for_converters(self.generator, noise):
                 inputs, outputs = self._generate_weighted(image[0], label_weights,
                                                           resized=True)
             return self._rgb(outputs, inputs)[tf.newaxis]
 
-        return tf.function(translate, input_signature=self.portable_inputs())
+        return tf.function(translate, input_signature=self.onnx_inputs())
 
 
 def save(translator: Translator, path: str) -> None:
@@ -249,44 +247,3 @@ def _labels_of(module) -> Labels:
         return Labels()
     return Labels(tuple(label.decode() for label in module.labels.numpy()),
                   module.label_pattern.numpy().decode() or None)
-
-
-# ----------------------------------------------------------------------------- --mode export
-
-
-def translator(options: Options) -> Translator:
-    """The trained generator in --checkpoint with the pre- and post-processing around it
-    (`options`: as trained_options gives them)."""
-    return Translator(load_generator(options), Preprocessing(options), options.output_filetype,
-                      swap_rb=options.swap_rb)
-
-
-def export(options: Options) -> None:
-    """A SavedModel in OUTPUT_DIR/1 (TF Serving's versioned layout), options.json beside;
-    with --format onnx, OUTPUT_DIR/onnx/ too."""
-    version_dir = os.path.join(options.output_dir, "1")
-    if os.path.exists(version_dir) and not options.overwrite:
-        raise UsageError(f"--output_dir {options.output_dir} already holds an export; "
-                         "choose another folder or pass --overwrite")
-    if options.format == "onnx":
-        converter()  # the optional extra is installed, before anything is written
-    options = trained_options(options)
-    module = translator(options)
-    partial = version_dir + ".partial"  # a half-written export is never left as 1/
-    with file_errors(partial):
-        shutil.rmtree(partial, ignore_errors=True)
-        try:
-            save(module, partial)
-        except tf.errors.OpError as error:  # e.g. an unwritable folder, seen by TensorFlow
-            raise UsageError(f"{partial}: {error.message.strip().splitlines()[0]}") from None
-        shutil.rmtree(version_dir, ignore_errors=True)
-        os.replace(partial, version_dir)
-    options.save(options.output_dir)
-    print(f"exported {version_dir}")
-    if options.format == "onnx":
-        folder = os.path.join(options.output_dir, ONNX_DIR)
-        info = write_onnx(module, folder, options)
-        print(f"exported {folder} ({info['weights']} weights, within "
-              f"{info['max_difference_grey_levels']:.3f} grey levels of TensorFlow; "
-              f"float16 weights: {info['float16_difference_grey_levels']:.3f}, kept up to "
-              f"{FLOAT16_TOLERANCE / GREY_LEVEL:.1f})")
