@@ -1,6 +1,6 @@
 """Makes the README's pictures in docs/images/ (small PNGs; rerun to refresh them).
 
-    python docs/make_images.py --data sketches --runs runs/drawn200
+    python docs/make_images.py --data sketches --runs runs/drawn200 --unseen_runs runs/styles60
 
 - styles.png: one test face's drawings, six in every drawn style (tools/restyle.py
   --sheet, its top row, the dataset's own pencil sketch, cut off).
@@ -8,6 +8,9 @@
   drawn): a face drawn as on the demo page, and held-out faces redrawn in each style,
   from the cross-validation in --runs (docs/experiments.md; fold 0's models, and each
   face's own held-out fold). Natural colours: red and blue swapped back.
+- unseen_styles.png: held-out faces drawn in each style of the leave-one-style-out
+  cross-validation in --unseen_runs, through liao, the first drawn recipe (three styles)
+  and the drawn family trained on every style but that one.
 
 Only pictures we made are committed: drawings and model outputs, never a dataset image
 (no pencil sketch, no target photo).
@@ -26,12 +29,13 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from models.styles import STYLES
+from models.core.styles import STYLES
 
 REPO = Path(__file__).resolve().parent.parent
 IMAGES = REPO / "docs" / "images"
 VARIANTS = {"liao": "before: liao", "drawn": "after: drawn"}
 FACES = {"outline": "f016", "marker": "m050", "contour": "f034"}  # held-out face per style
+UNSEEN_VARIANTS = {"liao": "liao", "drawn3": "first drawn", "family-without-{}": "never saw it"}
 ZOOM = 2
 
 
@@ -87,38 +91,68 @@ def grid(rows: list[tuple[str, list[np.ndarray]]], columns: list[str]) -> Image.
     return picture
 
 
+def styles_sheet(data: Path) -> None:
+    (IMAGES / "styles.png").unlink(missing_ok=True)
+    subprocess.run([sys.executable, str(REPO / "tools" / "restyle.py"), "--input_dir",
+                    str(data / "test"), "--sheet", str(IMAGES / "styles.png"),
+                    "--name", "f005"], check=True)
+    sheet = Image.open(IMAGES / "styles.png")
+    pencil_height = sheet.height // (1 + len(STYLES))  # the top row: the dataset's sketch
+    sheet.crop((0, pencil_height, sheet.width, sheet.height)).convert("L").save(
+        IMAGES / "styles.png", optimize=True)  # drawings are grey: one channel
+
+
+def drawn_to_face(runs: Path) -> None:
+    drawing = page_drawing()
+    with tempfile.TemporaryDirectory() as work:
+        drawn_row = [drawing, *(translated(drawing, runs, variant, Path(work))
+                                for variant in VARIANTS)]
+    rows = [("drawn on the page", drawn_row)]
+    for style, name in FACES.items():
+        rows.append((f"{name}, {style}", [
+            held_out(runs, "liao", style, name, "inputs"),
+            *(held_out(runs, v, style, name, "outputs") for v in VARIANTS)]))
+    grid(rows, ["drawing", *VARIANTS.values()]).save(
+        IMAGES / "drawn_to_face.png", optimize=True)
+
+
+def unseen_styles(runs: Path) -> None:
+    """Held-out faces drawn in the styles of the leave-one-style-out run (--unseen_runs):
+    each through liao, the first drawn recipe and the family trained without that style."""
+    content = json.loads((runs / "summary.json").read_text())
+    names = content["images"]["liao"]["dropout"]["names"]
+    rows = []
+    for i, style in enumerate(content["styles"]):
+        name = names[7 * i + 3]  # a different face for each style
+        rows.append((f"{name}, {style}", [
+            held_out(runs, "liao", style, name, "inputs"),
+            *(held_out(runs, variant.format(style), style, name, "outputs")
+              for variant in UNSEEN_VARIANTS)]))
+    grid(rows, ["drawing", *UNSEEN_VARIANTS.values()]).save(
+        IMAGES / "unseen_styles.png", optimize=True)
+
+
+PICTURES = {"styles": styles_sheet, "drawn_to_face": drawn_to_face,
+            "unseen_styles": unseen_styles}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=REPO / "sketches",
                         help="the SketchToFace folder (tools/download-dataset.py's)")
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "drawn200",
                         help="the cross-validation of liao and drawn (docs/experiments.md)")
-    parser.add_argument("--styles_only", action="store_true",
-                        help="make styles.png alone (it needs no runs)")
+    parser.add_argument("--unseen_runs", type=Path, default=REPO / "runs" / "styles60",
+                        help="the leave-one-style-out cross-validation (docs/experiments.md)")
+    parser.add_argument("--picture", action="append", choices=list(PICTURES),
+                        help="make this picture alone (repeatable; default: all)")
     args = parser.parse_args()
     IMAGES.mkdir(parents=True, exist_ok=True)
-    (IMAGES / "styles.png").unlink(missing_ok=True)
-    subprocess.run([sys.executable, str(REPO / "tools" / "restyle.py"), "--input_dir",
-                    str(args.data / "test"), "--sheet", str(IMAGES / "styles.png"),
-                    "--name", "f005"], check=True)
-    sheet = Image.open(IMAGES / "styles.png")
-    pencil_height = sheet.height // (1 + len(STYLES))  # the top row: the dataset's sketch
-    sheet.crop((0, pencil_height, sheet.width, sheet.height)).convert("L").save(
-        IMAGES / "styles.png", optimize=True)  # drawings are grey: one channel
-    if args.styles_only:
-        return
-    drawing = page_drawing()
-    with tempfile.TemporaryDirectory() as work:
-        drawn_row = [drawing, *(translated(drawing, args.runs, variant, Path(work))
-                                for variant in VARIANTS)]
-    rows = [("drawn on the page", drawn_row)]
-    for style, name in FACES.items():
-        rows.append((f"{name}, {style}", [
-            held_out(args.runs, "liao", style, name, "inputs"),
-            *(held_out(args.runs, v, style, name, "outputs") for v in VARIANTS)]))
-    grid(rows, ["drawing", *VARIANTS.values()]).save(
-        IMAGES / "drawn_to_face.png", optimize=True)
-    print(f"wrote {IMAGES / 'styles.png'} and {IMAGES / 'drawn_to_face.png'}")
+    sources = {"styles": args.data, "drawn_to_face": args.runs,
+               "unseen_styles": args.unseen_runs}
+    for picture in args.picture or list(PICTURES):
+        PICTURES[picture](sources[picture])
+        print(f"wrote {IMAGES / picture}.png")
 
 
 if __name__ == "__main__":
