@@ -293,7 +293,18 @@ def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Ex
 
 
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
-NODE_MODULES = STATIC.parent.parent / "node_modules"  # npm ci, from package-lock.json
+RUNTIME = Path("node_modules", "onnxruntime-web", "dist")  # npm ci, from package-lock.json
+
+
+def find_runtime() -> Path:
+    """onnxruntime-web's files: in the checkout this serve.py is in, or, for an installed
+    copy (which has no node_modules beside it), in the current folder or one above it,
+    where npm ci was run, as Node itself looks for node_modules."""
+    for folder in (STATIC.parent.parent, Path.cwd(), *Path.cwd().parents):
+        if all((folder / RUNTIME / name).is_file() for name in ORT_FILES):
+            return folder / RUNTIME
+    raise UsageError(f"onnxruntime-web's files are not in {RUNTIME} here or in the "
+                     "checkout; run npm ci in the checkout (its package.json pins them)")
 
 
 def megabytes(folder: Path) -> str:
@@ -308,10 +319,7 @@ def write_site(folder: Path, export_dir: Path, examples: dict[str, Example]) -> 
     if not model_json.is_file():
         raise UsageError(f"--model {export_dir}: no {ONNX_DIR}/model.json; export it with "
                          "pix2pix.py --mode export --format onnx")
-    runtime = NODE_MODULES / "onnxruntime-web" / "dist"
-    for name in ORT_FILES:
-        if not (runtime / name).is_file():
-            raise UsageError(f"{runtime / name}: missing; run npm ci in {NODE_MODULES.parent}")
+    runtime = find_runtime()
     if folder.exists() and any(folder.iterdir()):
         raise UsageError(f"--site {folder}: not empty; choose a new folder")
     with file_errors(model_json):
