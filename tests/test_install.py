@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from helpers import REPO
+from helpers import REPO, TOOLS
 
 from models.core.options import DEFAULT_DIRS
 
@@ -113,3 +113,26 @@ def test_the_quick_starts_runs_leave_git_status_clean():
                    ).returncode == 0, run_dir
     for tracked in ("README.md", "sketches/MANIFEST.sha256", "tools/static/app.js"):
         assert git("check-ignore", "--no-index", "-q", tracked).returncode == 1, tracked
+
+
+def test_a_checkouts_tools_run_its_own_code_not_an_installed_copy(tmp_path):
+    """``python tools/NAME.py`` puts tools/ on the path, not the checkout: without
+    tools/checkout_first.py a tool imports `models` from whatever pip installed (here a
+    stand-in that refuses to load, where `pip install .` would have put a copy)."""
+    installed = tmp_path / "site-packages"
+    (installed / "models").mkdir(parents=True)
+    (installed / "models" / "__init__.py").write_text("raise ImportError('installed copy')")
+    result = subprocess.run([sys.executable, TOOLS / "split.py", "--help"], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(installed)},
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_every_script_tool_puts_its_checkout_first():
+    """Each tool with a __main__ imports checkout_first before anything of models/ or
+    tools/."""
+    for path in TOOLS.glob("*.py"):
+        source = path.read_text()
+        if '__name__ == "__main__"' in source:
+            first_own = re.search(r"^(from|import) (models|tools)\b", source, re.M).start()
+            assert 0 < source.find("import checkout_first") < first_own, path.name

@@ -4,11 +4,13 @@ in a real headless Chromium."""
 import base64
 import http.client
 import json
+import struct
 import subprocess
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
@@ -101,15 +103,23 @@ def test_translate_and_predict(server):
         assert json.load(response)["model_version_status"][0]["state"] == "AVAILABLE"
 
 
+def png_header(width: int, height: int) -> bytes:
+    """A PNG's header up to its (empty) first IDAT chunk: all Pillow reads for the size."""
+    header = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + header
+            + struct.pack(">I", zlib.crc32(header)) + b"\0\0\0\0IDAT")
+
+
 @pytest.mark.parametrize("path, body, status, fragment", [
     ("/translate", b"", 400, "empty body"),
     ("/translate", b"GIF89a or any text", 400, "not a PNG or JPEG"),
-    ("/translate", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10junk", 400,
-     "not an image TensorFlow can decode"),
-    ("/translate", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\1\0\0\0\1\0\0", 413, "pixels"),
+    ("/translate", png_header(16, 16) + b"junk", 400, "not an image TensorFlow can decode"),
+    ("/translate", png_header(16, 16)[:24], 400, "not a PNG or JPEG"),
+    ("/translate", png_header(5000, 5000), 413, "image is 5000x5000; at most"),
+    ("/translate", png_header(65536, 65536), 413, "pixels"),
     ("/v1/models/pix2pix:predict", b'{"instances": [{"image": "raw"}]}', 400, "b64"),
     ("/nowhere", b"x", 404, "no such endpoint"),
-], ids=["empty", "text", "corrupt", "huge", "predict", "nowhere"])
+], ids=["empty", "text", "corrupt", "cut short", "large", "huge", "predict", "nowhere"])
 def test_bad_requests_get_a_clear_answer(server, path, body, status, fragment):
     answer = post(f"{server}{path}", body)
     assert answer[0] == status and fragment in json.loads(answer[1])["error"]

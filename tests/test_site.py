@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 from helpers import (
+    REPO,
     chromium,
     console_errors,
     decode,
@@ -24,12 +25,14 @@ from helpers import (
     translations_done,
 )
 
+from models.core.errors import UsageError
 from models.core.options import Options
 from models.nn.data import Preprocessing
 from models.nn.networks import build_generator
 from models.serving import onnx_model
 from models.serving.onnx_model import ONNX_DIR, OnnxTranslator, write_onnx
 from models.serving.savedmodel import ImageTranslator, Translator
+from tools import serve
 from tools.serve import find_examples, write_site
 
 pytest.importorskip("tf2onnx")
@@ -420,6 +423,17 @@ def test_site_bad_input_is_one_line(labelled_export, tmp_path, cli_error):
     (tmp_path / "site" / "mine.html").write_text("the user's")
     assert "not empty" in cli_error("serve.py", "--model", labelled_export, "--site",
                                      tmp_path / "site")
+
+
+def test_site_finds_the_runtime_where_npm_ci_was_run(tmp_path, monkeypatch):
+    """An installed serve.py has no node_modules beside it: it takes the one of the folder
+    it is run in or one above it, and without one names what to run."""
+    monkeypatch.setattr(serve, "STATIC", tmp_path / "site-packages" / "tools" / "static")
+    monkeypatch.chdir(REPO / "tools")  # in the checkout, where npm ci was run
+    assert serve.find_runtime() == REPO / serve.RUNTIME
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UsageError, match="run npm ci in the checkout"):
+        serve.find_runtime()
 
 
 def test_float16_weights_only_where_they_keep_the_outputs(tmp_path, monkeypatch):

@@ -1,3 +1,3 @@
 """The command-line tools around pix2pix.py: data preparation, download, scoring,
-serving, cross-validation and benchmarks. Each runs as ``python tools/NAME.py`` (the
-repository is on the path through ``pip install -e .``) or as its console script."""
+serving, cross-validation and benchmarks. Each runs as ``python tools/NAME.py`` (this
+checkout's own code: checkout_first.py) or as its console script."""

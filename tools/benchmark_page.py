@@ -12,6 +12,9 @@ It is a benchmark, not a test: numbers vary with load.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python tools/NAME.py: this checkout's code, not an installed copy
+    import checkout_first  # noqa: F401
+
 import contextlib
 import functools
 import json

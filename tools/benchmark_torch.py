@@ -14,6 +14,9 @@ repository; of it, it imports only the tools' flag parser (no TensorFlow).
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python tools/NAME.py: this checkout's code, not an installed copy
+    import checkout_first  # noqa: F401
+
 import itertools
 import json
 import os

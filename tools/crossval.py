@@ -27,6 +27,9 @@ can be reported on part of its folds, and finished later.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python tools/NAME.py: this checkout's code, not an installed copy
+    import checkout_first  # noqa: F401
+
 import json
 import math
 import shlex

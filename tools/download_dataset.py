@@ -29,6 +29,9 @@ NAME.tar.gz.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python tools/NAME.py: this checkout's code, not an installed copy
+    import checkout_first  # noqa: F401
+
 import argparse
 import hashlib
 import http.client

@@ -12,6 +12,9 @@ folders hold the generator alone, so their conversion cannot resume training.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python tools/NAME.py: this checkout's code, not an installed copy
+    import checkout_first  # noqa: F401
+
 import sys
 from collections.abc import Sequence
 from pathlib import Path

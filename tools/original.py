@@ -14,6 +14,9 @@ which TensorFlow 2.21 has only through Keras 2: install the ``original`` extra
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python tools/NAME.py: this checkout's code, not an installed copy
+    import checkout_first  # noqa: F401
+
 import os
 import subprocess
 import sys

@@ -38,6 +38,9 @@ reports each bad input and keeps the rest. Existing outputs are replaced only wi
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python tools/NAME.py: this checkout's code, not an installed copy
+    import checkout_first  # noqa: F401
+
 import argparse
 import os
 import shutil

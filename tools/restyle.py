@@ -14,6 +14,9 @@ An existing output file is never replaced.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python tools/NAME.py: this checkout's code, not an installed copy
+    import checkout_first  # noqa: F401
+
 import sys
 import time
 from collections.abc import Sequence

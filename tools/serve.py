@@ -29,6 +29,9 @@ examples. Any static host serves it (python -m http.server --directory sketches_
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python tools/NAME.py: this checkout's code, not an installed copy
+    import checkout_first  # noqa: F401
+
 from models.nn import quiet_tensorflow  # noqa: F401  (first: TensorFlow without its start-up noise)
 
 # isort: split
@@ -37,6 +40,7 @@ import binascii
 import contextlib
 import email.parser
 import email.policy
+import io
 import json
 import os
 import shutil
@@ -46,6 +50,8 @@ import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from PIL import Image
 
 from models.core.errors import UsageError, file_errors, run_command
 from models.core.imageio import list_images
@@ -77,30 +83,21 @@ class RequestError(Exception):
         self.status = status
 
 
-def image_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG or JPEG header, without decoding; None if neither."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24:
-        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
-    if data.startswith(b"\xff\xd8"):
-        i = 2
-        while i + 9 < len(data) and data[i] == 0xFF:
-            marker, length = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
-            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
-                return (int.from_bytes(data[i + 7:i + 9], "big"),
-                        int.from_bytes(data[i + 5:i + 7], "big"))
-            i += 2 + length
-    return None
-
-
 def check_image(data: bytes) -> None:
+    """A PNG or JPEG of at most MAX_PIXELS, seen from its header (Pillow reads the size
+    without decoding the pixels), so that a huge image is refused before it is decoded."""
     if not data:
         raise RequestError(HTTPStatus.BAD_REQUEST, "empty body: send a PNG or JPEG image")
-    size = image_size(data)
-    if size is None:
-        raise RequestError(HTTPStatus.BAD_REQUEST, "not a PNG or JPEG image")
-    if size[0] * size[1] > MAX_PIXELS:
+    try:
+        width, height = Image.open(io.BytesIO(data), formats=("PNG", "JPEG")).size
+    except Image.DecompressionBombError:  # Pillow's own limit, far above MAX_PIXELS
         raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                           f"image is {size[0]}x{size[1]}; at most {MAX_PIXELS} pixels")
+                           f"image is too large to open; at most {MAX_PIXELS} pixels") from None
+    except OSError:  # Pillow's UnidentifiedImageError, or a header cut short
+        raise RequestError(HTTPStatus.BAD_REQUEST, "not a PNG or JPEG image") from None
+    if width * height > MAX_PIXELS:
+        raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                           f"image is {width}x{height}; at most {MAX_PIXELS} pixels")
 
 
 class Example(typing.NamedTuple):
@@ -296,7 +293,18 @@ def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Ex
 
 
 ORT_FILES = ("ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
-NODE_MODULES = STATIC.parent.parent / "node_modules"  # npm ci, from package-lock.json
+RUNTIME = Path("node_modules", "onnxruntime-web", "dist")  # npm ci, from package-lock.json
+
+
+def find_runtime() -> Path:
+    """onnxruntime-web's files: in the checkout this serve.py is in, or, for an installed
+    copy (which has no node_modules beside it), in the current folder or one above it,
+    where npm ci was run, as Node itself looks for node_modules."""
+    for folder in (STATIC.parent.parent, Path.cwd(), *Path.cwd().parents):
+        if all((folder / RUNTIME / name).is_file() for name in ORT_FILES):
+            return folder / RUNTIME
+    raise UsageError(f"onnxruntime-web's files are not in {RUNTIME} here or in the "
+                     "checkout; run npm ci in the checkout (its package.json pins them)")
 
 
 def megabytes(folder: Path) -> str:
@@ -311,10 +319,7 @@ def write_site(folder: Path, export_dir: Path, examples: dict[str, Example]) -> 
     if not model_json.is_file():
         raise UsageError(f"--model {export_dir}: no {ONNX_DIR}/model.json; export it with "
                          "pix2pix.py --mode export --format onnx")
-    runtime = NODE_MODULES / "onnxruntime-web" / "dist"
-    for name in ORT_FILES:
-        if not (runtime / name).is_file():
-            raise UsageError(f"{runtime / name}: missing; run npm ci in {NODE_MODULES.parent}")
+    runtime = find_runtime()
     if folder.exists() and any(folder.iterdir()):
         raise UsageError(f"--site {folder}: not empty; choose a new folder")
     with file_errors(model_json):

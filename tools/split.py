@@ -18,6 +18,9 @@ the run stops before touching anything.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python tools/NAME.py: this checkout's code, not an installed copy
+    import checkout_first  # noqa: F401
+
 import argparse
 import os
 import random

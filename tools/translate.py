@@ -14,6 +14,9 @@ the first image is written in under a second instead of TensorFlow's several (do
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python tools/NAME.py: this checkout's code, not an installed copy
+    import checkout_first  # noqa: F401
+
 import sys
 from pathlib import Path
 

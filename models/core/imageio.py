@@ -32,6 +32,9 @@ import numpy as np
 from models.core.errors import UsageError, file_errors
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")  # matched case-insensitively
+# How a model's input image is brought to crop size (TensorFlow's resize method): the
+# SavedModel resizes so, and model.json tells ONNX runtimes, which resample themselves
+INPUT_RESIZE = "area"
 
 
 def list_images(folder: str | Path, flag: str = "--input_dir") -> list[Path]:

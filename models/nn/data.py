@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from models.core.errors import UsageError
-from models.core.imageio import load_images
+from models.core.imageio import INPUT_RESIZE, load_images
 from models.core.labels import Labels
 from models.core.options import DataOptions
 
@@ -130,7 +130,7 @@ class Preprocessing:
             pair = tf.image.stateless_random_flip_left_right(pair, flip_seed)
         size = self.scale_size if training else self.crop_size
         # area resampling shrinks nicely (and leaves an image of the right size untouched)
-        pair = tf.image.resize(pair, [size, size], method="area")
+        pair = tf.image.resize(pair, [size, size], method=INPUT_RESIZE)
         if training and self.scale_size > self.crop_size:
             pair = tf.image.stateless_random_crop(
                 pair, [self.crop_size, self.crop_size, pair.shape[-1]], crop_seed)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from models.core.errors import UsageError, file_errors
+from models.core.imageio import INPUT_RESIZE
 from models.core.labels import Labels
 
 OPSET = 17
@@ -28,7 +29,9 @@ ONNX_DIR = "onnx"  # in an export's folder, beside the SavedModel's version fold
 MODEL_FILE = "model.onnx"
 INFO_FILE = "model.json"
 GREY_LEVEL = 1 / 255
-INPUT_RESIZE = "area"  # how an image is brought to crop size: area_weights, as TensorFlow
+# [0, 1] to 8 bits as TensorFlow's convert_image_dtype(saturate=True): floor(x * 255 + 0.5);
+# model.json carries it to the browser
+UINT8_SCALE = 255.5
 # float16 weights halve the file; they are kept only when the outputs stay this close to
 # float32's (in [0, 1]; a tenth of a grey level), else the export stays float32.
 FLOAT16_TOLERANCE = 0.1 * GREY_LEVEL
@@ -47,9 +50,9 @@ def optional(module: str, needed_by: str):
         raise UsageError(f"{needed_by} needs {module}: pip install -e \".[onnx]\"") from None
 
 
-def sample_feeds(specs, count: int = 3) -> list[dict[str, np.ndarray]]:
-    """Inputs to compare runtimes on: a white page, then noise images; uniform weights
-    for the labels; dropout noise of every kind."""
+def sample_feeds(specs, labels: Labels, count: int = 3) -> list[dict[str, np.ndarray]]:
+    """Inputs to compare runtimes on: a white page, then noise images; the weights of
+    any label; dropout noise of every kind."""
     random = np.random.default_rng(0)
     feeds = []
     for index in range(count):
@@ -57,7 +60,7 @@ def sample_feeds(specs, count: int = 3) -> list[dict[str, np.ndarray]]:
         if index == 0:
             feed["image"] = np.ones(specs[0].shape, np.float32)
         if "label" in feed:
-            feed["label"] = np.full(feed["label"].shape, 1 / feed["label"].size, np.float32)
+            feed["label"] = labels.weights()
         feeds.append(feed)
     return feeds
 
@@ -96,7 +99,8 @@ def write_onnx(translator, folder: str, options) -> dict:
     start = time.perf_counter()
     model, _ = tf2onnx.convert.from_function(function, input_signature=specs, opset=OPSET)
     seconds = time.perf_counter() - start
-    feeds = sample_feeds(specs)
+    labels = Labels(tuple(options.labels), options.label_pattern)
+    feeds = sample_feeds(specs, labels)
     full = model.SerializeToString()  # before float16_weights changes the model in place
     difference = max_difference(full, function, feeds, onnxruntime)
     if difference > GREY_LEVEL / 2:  # a conversion that changes pixels is a bug, not a choice
@@ -109,6 +113,10 @@ def write_onnx(translator, folder: str, options) -> dict:
         "format": "onnx", "opset": OPSET, "file": MODEL_FILE, "weights": weights,
         "crop_size": options.crop_size, "input_resize": INPUT_RESIZE,
         "labels": list(options.labels),
+        # the label input's weights for each choice, "" for any label
+        "label_weights": {label: labels.weights(label).tolist()
+                          for label in ["", *options.labels]} if options.labels else {},
+        "uint8_scale": UINT8_SCALE,
         "label_pattern": options.label_pattern, "swap_rb": options.swap_rb,
         "inference_dropout": options.inference_dropout,
         "input_half": options.input_half,
@@ -163,6 +171,9 @@ def cubic_weights(input_size: int, output_size: int) -> np.ndarray:
     return weights
 
 
+RESAMPLERS = {"area": area_weights}  # INPUT_RESIZE's methods, as tools/static/app.js's
+
+
 def resample(image: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
     """[h, w, c] => [len(rows), len(columns), c] by separable weights."""
     return np.einsum("yi,ijc,xj->yxc", rows, image, columns)
@@ -193,7 +204,8 @@ class OnnxTranslator:
         label equally (a labelled model); dropout, if exported on, draws anew each call."""
         crop = self.info["crop_size"]
         height, width = rgb.shape[:2]
-        image = resample(rgb / 255, area_weights(height, crop), area_weights(width, crop))
+        weights = RESAMPLERS[self.info["input_resize"]]
+        image = resample(rgb / 255, weights(height, crop), weights(width, crop))
         feeds = {"image": image[np.newaxis].astype(np.float32)}
         for spec in self.info["inputs"][1:]:
             feeds[spec["name"]] = (self.labels.weights(label) if spec["name"] == "label" else
@@ -202,5 +214,4 @@ class OnnxTranslator:
         stretched = max(1, round(crop * width / height))
         if stretched != crop:
             translated = resample(translated, np.eye(crop), cubic_weights(crop, stretched))
-        # as TensorFlow's convert_image_dtype(saturate=True) makes 8 bits of [0, 1]
-        return np.floor(np.clip(translated, 0, 1) * 255.5).clip(0, 255).astype(np.uint8)
+        return np.floor(np.clip(translated, 0, 1) * UINT8_SCALE).clip(0, 255).astype(np.uint8)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 
+import numpy as np
 import tensorflow as tf
 
 from models.core.errors import UsageError
@@ -77,14 +78,15 @@ class Translator(tf.Module):
         return {SERVING: self.serve, FLOAT: self.translate_floats}
 
     def _label_weights(self, label):
-        """A label's planes: one-hot; an empty label weighs every label equally."""
-        known = tf.constant(self._prep.labels.known)
-        matches = tf.cast(tf.equal(known, label), tf.float32)
+        """A label's planes, as Labels.weights gives them for each choice ("" for any)."""
+        labels = self._prep.labels
+        choices = ["", *labels.known]
+        matches = tf.equal(tf.constant(choices), label)
         tf.debugging.assert_equal(
-            tf.logical_or(tf.equal(label, ""), tf.reduce_any(matches > 0)), True,
-            message=f"unknown label; this model knows {', '.join(self._prep.labels.known)}")
-        uniform = tf.fill(tf.shape(matches), 1 / len(self._prep.labels))
-        return tf.cond(tf.equal(label, ""), lambda: uniform, lambda: matches)
+            tf.reduce_any(matches), True,
+            message=f"unknown label; this model knows {', '.join(labels.known)}")
+        table = tf.constant(np.stack([labels.weights(choice) for choice in choices]))
+        return tf.gather(table, tf.argmax(tf.cast(matches, tf.int32)))
 
     def _generate(self, image, label=None):
         """One uint8 or [0, 1] float image of any size (and its label, for a labelled

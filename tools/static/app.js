@@ -288,12 +288,12 @@ function areaResample(image, size) {
 const RESAMPLERS = {area: areaResample};
 
 // The model's [1, size, size, 3] output in [0, 1] as 8-bit pixels, rounded as
-// TensorFlow's convert_image_dtype does.
-function toImageData(values, size) {
+// TensorFlow's convert_image_dtype does (model.json's uint8_scale).
+function toImageData(values, size, scale) {
   const image = new ImageData(size, size);
   for (let i = 0; i < size * size; i++) {
     for (let c = 0; c < 3; c++) {
-      image.data[i * 4 + c] = Math.min(255, Math.floor(values[i * 3 + c] * 255.5));
+      image.data[i * 4 + c] = Math.min(255, Math.floor(values[i * 3 + c] * scale));
     }
     image.data[i * 4 + 3] = 255;
   }
@@ -338,23 +338,20 @@ async function browserTranslator(modelJson) {
     const feeds = {image: new ort.Tensor("float32", resample(snapshot(), size),
                                          [1, size, size, 3])};
     for (const {name, shape} of model.inputs.slice(1)) {  // after the image, in order
-      feeds[name] = new ort.Tensor("float32", inputValues(name, shape, model.labels, label,
-                                                          uniform), shape);
+      feeds[name] = new ort.Tensor("float32", inputValues(name, shape, model.label_weights,
+                                                          label, uniform), shape);
     }
     const result = await session.run(feeds);
-    const pixels = toImageData(result[session.outputNames[0]].data, size);
+    const pixels = toImageData(result[session.outputNames[0]].data, size, model.uint8_scale);
     return {pixels, png: encodePng(pixels.data, size, size)};
   };
   return {translate, dropout: model.inference_dropout};
 }
 
-// An input other than the image: the label's weights (one-hot; "" weighs every label
-// equally), or a dropout layer's uniform noise.
-function inputValues(name, shape, labels, label, uniform) {
-  if (name === "label") {
-    return Float32Array.from(labels, (each) => label === "" ? 1 / labels.length
-                                                            : Number(each === label));
-  }
+// An input other than the image: the label's weights, as model.json gives them for each
+// choice ("" for any label), or a dropout layer's uniform noise.
+function inputValues(name, shape, labelWeights, label, uniform) {
+  if (name === "label") return Float32Array.from(labelWeights[label]);
   return Float32Array.from({length: shape.reduce((a, b) => a * b, 1)}, uniform);
 }
 
