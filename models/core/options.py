@@ -25,7 +25,7 @@ from absl import flags
 
 from models.core.errors import UsageError, file_errors
 from models.core.labels import Labels
-from models.core.styles import PENCIL, STYLES, check_styles
+from models.core.styles import PENCIL, STYLES, check_styles, input_side
 
 # mode => (input_dir, output_dir) when not given: Liao's layout
 DEFAULT_DIRS = {
@@ -262,7 +262,7 @@ class Options(RuntimeOptions, TrainingOptions, NetworkOptions, DataOptions, RunO
         is the pair."""
         if self.lab_colorization:
             return None
-        return "left" if self.which_direction == "AtoB" else "right"
+        return input_side(self.which_direction)
 
     @property
     def trained_model(self) -> str:
