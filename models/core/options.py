@@ -265,6 +265,15 @@ class Options(RuntimeOptions, TrainingOptions, NetworkOptions, DataOptions, RunO
         return input_side(self.which_direction)
 
     @property
+    def description(self) -> dict:
+        """What an export says about itself beyond its graph, for whoever runs it: the
+        SavedModel's description file and ONNX's model.json both hold it, so that
+        tools/serve.py and the page read it there rather than derive it again."""
+        return {"crop_size": self.crop_size, "labels": list(self.labels),
+                "label_pattern": self.label_pattern, "swap_rb": self.swap_rb,
+                "inference_dropout": self.inference_dropout, "input_half": self.input_half}
+
+    @property
     def trained_model(self) -> str:
         """The training run a model is read from: --checkpoint, else the folder training
         writes to by default."""
