@@ -3,13 +3,12 @@ checkpoint, inference that builds the generator alone, and older runs that still
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 from helpers import pix2pix, write_pairs
 
 from models.core.options import Options
+from models.core.results import IMAGES, MEAN, read_metrics
 from models.modes.checkpoints import GENERATOR_FILE
 from models.modes.test import test as run_test  # not collected as a test
 from models.nn import build
@@ -33,7 +32,7 @@ def trained(tmp_path_factory):
 def scores_of(root, data, run: str, output: str) -> dict:
     pix2pix("--mode", "test", "--input_dir", data, "--checkpoint", root / run,
             "--output_dir", root / output, "--seed", 1)
-    return json.loads((root / output / "metrics.json").read_text())
+    return read_metrics(root / output)
 
 
 @pytest.mark.parametrize("run", ["plain", "ema"])
@@ -48,7 +47,7 @@ def test_a_run_without_the_generator_file_tests_the_same(trained, run):
         without = scores_of(root, data, run, f"{run}_test_checkpoint")
     finally:
         (root / f"{run}.h5").rename(root / run / GENERATOR_FILE)
-    assert with_file["images"] == without["images"]
+    assert with_file[IMAGES] == without[IMAGES]
 
 
 def test_the_file_holds_the_averaged_generator_when_there_is_one(trained):
@@ -57,7 +56,7 @@ def test_the_file_holds_the_averaged_generator_when_there_is_one(trained):
     root, data = trained
     plain = scores_of(root, data, "plain", "plain_scores")
     ema = scores_of(root, data, "ema", "ema_scores")
-    assert plain["images"] != ema["images"]
+    assert plain[IMAGES] != ema[IMAGES]
 
 
 def test_test_mode_builds_no_discriminator(trained, monkeypatch, tmp_path):
@@ -70,5 +69,5 @@ def test_test_mode_builds_no_discriminator(trained, monkeypatch, tmp_path):
     monkeypatch.setattr(build, "build_pix2pix", refuse)
     run_test(Options(mode="test", input_dir=str(data), checkpoint=str(root / "plain"),
                            output_dir=str(tmp_path / "test"), seed=1))
-    scores = json.loads((tmp_path / "test" / "metrics.json").read_text())
-    assert np.isfinite(scores["mean"]["l1"]) and len(scores["images"]) == 4
+    scores = read_metrics(tmp_path / "test")
+    assert np.isfinite(scores[MEAN]["l1"]) and len(scores[IMAGES]) == 4

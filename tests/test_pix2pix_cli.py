@@ -14,7 +14,15 @@ import numpy as np
 import pytest
 from helpers import REPO, assert_one_line_error, pix2pix
 
-from models.core.results import format_metrics, name_groups, write_metrics
+from models.core.results import (
+    GROUP_MEANS,
+    IMAGES,
+    MEAN,
+    format_metrics,
+    name_groups,
+    read_metrics,
+    write_metrics,
+)
 from models.modes import train
 from models.modes.checkpoints import GENERATOR_FILE
 
@@ -71,18 +79,18 @@ def test_test_mode_writes_the_table_and_scores(trained, data, tmp_path):
                       r"<td><img src='images/\1-outputs.png'></td>"
                       r"<td><img src='images/\1-targets.png'></td></tr>", index)
     assert rows == names
-    metrics = json.loads((output_dir / "metrics.json").read_text())
-    assert set(metrics["images"]) == set(names)
+    metrics = read_metrics(output_dir)
+    assert set(metrics[IMAGES]) == set(names)
     # The scores are those of the images written: L1 and PSNR recomputed from the PNGs
     for name in names:
         output, target = (cv2.imread(str(output_dir / "images" / f"{name}-{kind}.png"))
                           .astype(np.float64) / 255 for kind in ("outputs", "targets"))
-        scores = metrics["images"][name]
+        scores = metrics[IMAGES][name]
         assert abs(scores["l1"] - np.abs(output - target).mean()) < 2e-6, name
         assert abs(scores["psnr"] - 10 * np.log10(1 / ((output - target) ** 2).mean())) < 1e-3
     for metric in ("l1", "psnr", "ssim"):
-        mean = np.mean([metrics["images"][name][metric] for name in names])
-        assert abs(metrics["mean"][metric] - mean) < 2e-6, metric
+        mean = np.mean([metrics[IMAGES][name][metric] for name in names])
+        assert abs(metrics[MEAN][metric] - mean) < 2e-6, metric
     assert re.search(rf"^mean of {len(names)}\s+0\.\d{{4}}\s+\d+\.\d\d\s+-?0\.\d{{4}}$",
                      result.stdout, re.MULTILINE)
 
@@ -101,7 +109,7 @@ def test_test_mode_writes_the_table_and_scores(trained, data, tmp_path):
     again = tmp_path / "again"
     pix2pix("--mode", "test", "--input_dir", data.sketches / "test",
             "--checkpoint", trained[0], "--output_dir", again, "--seed", 1)
-    assert json.loads((again / "metrics.json").read_text()) == metrics
+    assert read_metrics(again) == metrics
 
 
 def test_the_table_says_what_each_mean_is_over(tmp_path):
@@ -112,9 +120,9 @@ def test_the_table_says_what_each_mean_is_over(tmp_path):
     scores = {"l1": np.array([0.31, 0.33, 0.09, 0.07, 0.05]), "psnr": np.arange(5.0),
               "ssim": np.linspace(0.3, 0.7, 5)}
     metrics = write_metrics(str(tmp_path), names, scores)
-    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
-    assert metrics["mean"]["l1"] == 0.17
-    assert metrics["group_means"] == {
+    assert read_metrics(tmp_path) == metrics
+    assert metrics[MEAN]["l1"] == 0.17
+    assert metrics[GROUP_MEANS] == {
         "Test1-Test2": {"l1": 0.32, "psnr": 0.5, "ssim": 0.35},
         "f005-f007": {"l1": 0.07, "psnr": 3.0, "ssim": 0.6}}
     assert format_metrics(metrics).splitlines()[-3:] == [

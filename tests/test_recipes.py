@@ -16,6 +16,7 @@ from helpers import assert_one_line_error, pix2pix, write_pairs
 from models.core.errors import UsageError
 from models.core.labels import Labels
 from models.core.options import DataOptions, Options
+from models.core.results import IMAGES, MEAN, read_metrics
 from models.modes.schedule import schedule
 from models.modes.test import test as run_test  # not collected as a test
 from models.modes.train import training_labels
@@ -65,8 +66,7 @@ def test_test_mode_labels_by_name_or_by_flag(labelled_run, tmp_path):
                      "'^([fm])'; give its label with --label")
     pix2pix("--mode", "test", "--input_dir", data, "--checkpoint", root / "train",
         "--output_dir", tmp_path / "b", "--label", "m")
-    assert set(json.loads((tmp_path / "b" / "metrics.json").read_text())["images"]) == \
-        {"f9", "Test1"}
+    assert set(read_metrics(tmp_path / "b")[IMAGES]) == {"f9", "Test1"}
     error = last_error(pix2pix("--mode", "test", "--input_dir", data, "--checkpoint",
                            root / "train", "--output_dir", tmp_path / "c", "--label", "x",
                            check=False))
@@ -229,7 +229,7 @@ def test_a_short_improved_run_is_as_good_as_liaos(sketchtoface, tmp_path):
     for run in runs:
         run_test(Options(mode="test", input_dir=str(data.sketches / "test"),
                             checkpoint=str(run), output_dir=str(run / "test"), seed=1))
-        l1.append(json.loads((run / "test" / "metrics.json").read_text())["mean"]["l1"])
+        l1.append(read_metrics(run / "test")[MEAN]["l1"])
     liao, improved = l1
     assert improved < 1.1 * liao, (improved, liao)
 

@@ -6,10 +6,10 @@ seeded draws, and on the deterministic output with dropout off.
 Minutes on 2 cores; deselect with `-m "not reproduction"`.
 """
 
-import json
-
 import pytest
 from helpers import pix2pix
+
+from models.core.results import IMAGES, read_metrics
 
 PUBLISHED_MEAN_L1 = 0.0742  # f005, f006, f007: 0.0869, 0.0731, 0.0625
 TRAIN_SEED, TEST_SEEDS = 1, (1, 2, 3, 4, 5)
@@ -26,7 +26,7 @@ def test_200_epochs_match_or_beat_the_published_table(sketchtoface, tmp_path):
     def mean_l1(name, *flags):
         pix2pix("--mode", "test", "--input_dir", data / "test", "--checkpoint", train_dir,
                 "--output_dir", tmp_path / name, *flags, timeout=3600)
-        scores = json.loads((tmp_path / name / "metrics.json").read_text())["images"]
+        scores = read_metrics(tmp_path / name)[IMAGES]
         return sum(scores[face]["l1"] for face in FACES) / len(FACES)
 
     draws = [mean_l1(f"seed{seed}", "--seed", seed) for seed in TEST_SEEDS]

@@ -4,6 +4,7 @@ in a real headless Chromium."""
 import base64
 import http.client
 import json
+import shutil
 import struct
 import subprocess
 import sys
@@ -30,6 +31,8 @@ from helpers import (
     translate_on_page,
     translations_done,
 )
+
+from models.serving.savedmodel import DESCRIPTION, read_description
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +147,22 @@ def test_missing_model_is_one_line(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("serve.py: error: ")
     assert "holds no SavedModel" in result.stderr
+
+
+def test_an_export_made_before_descriptions_is_one_line_asking_for_a_new_one(
+        deterministic_export, tmp_path):
+    """serve.py reads what the SavedModel says about itself, not options.json; an export
+    without that description is refused with the fix, not served with guessed settings."""
+    description = read_description(str(deterministic_export / "1"))
+    assert (description["input_half"], description["inference_dropout"]) == ("right", False)
+    old = tmp_path / "old"
+    shutil.copytree(deterministic_export, old)
+    (old / "1" / DESCRIPTION).unlink()
+    result = subprocess.run([sys.executable, str(TOOLS / "serve.py"), "--model", str(old)],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("serve.py: error: ")
+    assert "export it again" in result.stderr
 
 
 def test_concurrent_requests_get_their_own_answers(server):

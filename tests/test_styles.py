@@ -19,6 +19,7 @@ from models.core.styles import (
     STYLES,
     draw,
     input_half,
+    input_side,
     restyle,
     style_bank,
 )
@@ -37,6 +38,18 @@ MEDIAN_LINE_SHARE = {"outline": (0.18, 0.34), "marker": (0.28, 0.48), "contour":
 def sketches(sketchtoface):
     _, pairs = load_images(sketchtoface.sketches / "Combine")
     return pairs[:, :, input_half("BtoA", pairs.shape[2])]
+
+
+@pytest.mark.parametrize("direction", ["AtoB", "BtoA"])
+def test_the_input_half_is_one_rule(direction):
+    """The half that styles redraw is the one that data.py feeds the model and that an
+    export names (Options.input_half, in model.json and info.json)."""
+    pair = np.random.default_rng(0).integers(0, 256, (8, 16, 3), np.uint8)
+    inputs, _ = Preprocessing(DataOptions(which_direction=direction)).split(pair)
+    np.testing.assert_allclose(inputs.numpy(),
+                               pair[:, input_half(direction, 16)] / 255 * 2 - 1, atol=1e-6)
+    assert Options(which_direction=direction).input_half == input_side(direction)
+    assert input_side(direction) == {"AtoB": "left", "BtoA": "right"}[direction]
 
 
 def test_every_style_is_dark_lines_on_white(sketches):

@@ -48,7 +48,7 @@ from PIL import Image, ImageDraw
 from models.core.errors import UsageError, file_errors, run_command
 from models.core.imageio import list_images
 from models.core.labels import labels_of
-from models.core.results import METRICS
+from models.core.results import IMAGES, METRICS, read_metrics
 from models.core.styles import STYLES, check_styles
 from tools.toolbox import Parser
 
@@ -224,8 +224,8 @@ def collect(output_dir: Path, variant: str, seeds: list[int], folds: list[int],
         fold_of = {}
         for seed in seeds:
             for fold in folds:
-                path = Job(variant, seed, fold).dir(output_dir) / setting / "metrics.json"
-                for name, values in json.loads(path.read_text())["images"].items():
+                test_dir = Job(variant, seed, fold).dir(output_dir) / setting
+                for name, values in read_metrics(test_dir)[IMAGES].items():
                     fold_of[name] = fold
                     for metric in METRICS:
                         scores.setdefault(name, {}).setdefault(metric, []).append(values[metric])

@@ -55,9 +55,8 @@ from PIL import Image
 
 from models.core.errors import UsageError, file_errors, run_command
 from models.core.imageio import list_images
-from models.core.options import Options
 from models.serving.onnx_model import ONNX_DIR
-from models.serving.savedmodel import ImageTranslator
+from models.serving.savedmodel import DESCRIPTION, ImageTranslator
 from tools.toolbox import Parser
 
 PROG = "serve.py"
@@ -157,25 +156,23 @@ def parse_seed(query: dict[str, list[str]]) -> int | None:
     return int(text)
 
 
-def export_options(model_dir: str) -> Options | None:
-    """The options an export was written with (its options.json, beside its version
-    folders); None for a SavedModel from elsewhere."""
-    for folder in (Path(model_dir).parent, Path(model_dir)):
-        path = folder / "options.json"
-        if path.is_file():
-            with file_errors(path):
-                try:
-                    return Options.from_json(json.loads(path.read_text()))
-                except (ValueError, TypeError) as error:
-                    raise UsageError(f"{path}: not an export's options ({error})") from None
-    return None
+def served_description(model: ImageTranslator) -> dict:
+    """What the export says about itself (its description, written by export mode); for
+    a SavedModel from elsewhere, pix2pix's defaults: no pair half, dropout on."""
+    if model.description is not None:
+        return model.description
+    if any((folder / "options.json").is_file()
+           for folder in (Path(model.path).parent, Path(model.path))):
+        raise UsageError(f"--model {model.path}: exported before exports described "
+                         f"themselves ({DESCRIPTION}); export it again with pix2pix.py "
+                         "--mode export")
+    return {"input_half": None, "inference_dropout": True}
 
 
 def make_handler(model: ImageTranslator, model_name: str, examples: dict[str, Example]):
-    options = export_options(model.path)
-    # A SavedModel from elsewhere: pix2pix's default, dropout on
-    info = page_info(model.labels.known, examples, options.input_half if options else None,
-                     options.inference_dropout if options else True)
+    description = served_description(model)
+    info = page_info(model.labels.known, examples, description["input_half"],
+                     description["inference_dropout"])
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

@@ -25,7 +25,7 @@ from absl import flags
 
 from models.core.errors import UsageError, file_errors
 from models.core.labels import Labels
-from models.core.styles import PENCIL, STYLES, check_styles
+from models.core.styles import PENCIL, STYLES, check_styles, input_side
 
 # mode => (input_dir, output_dir) when not given: Liao's layout
 DEFAULT_DIRS = {
@@ -262,7 +262,16 @@ class Options(RuntimeOptions, TrainingOptions, NetworkOptions, DataOptions, RunO
         is the pair."""
         if self.lab_colorization:
             return None
-        return "left" if self.which_direction == "AtoB" else "right"
+        return input_side(self.which_direction)
+
+    @property
+    def description(self) -> dict:
+        """What an export says about itself beyond its graph, for whoever runs it: the
+        SavedModel's description file and ONNX's model.json both hold it, so that
+        tools/serve.py and the page read it there rather than derive it again."""
+        return {"crop_size": self.crop_size, "labels": list(self.labels),
+                "label_pattern": self.label_pattern, "swap_rb": self.swap_rb,
+                "inference_dropout": self.inference_dropout, "input_half": self.input_half}
 
     @property
     def trained_model(self) -> str:

@@ -136,9 +136,16 @@ def name_groups(names: list[str]) -> dict[str, list[str]]:
             if len(members) > 1}
 
 
+# metrics.json, test mode's scores: its one definition, which write_metrics writes and
+# read_metrics reads. IMAGES: {name: {metric: score}}; MEAN: {metric: the mean of all};
+# GROUP_MEANS: {name_groups' label: {metric: their mean}}.
+METRICS_FILE = "metrics.json"
+IMAGES, MEAN, GROUP_MEANS = "images", "mean", "group_means"
+
+
 def write_metrics(output_dir: str, names: list[str], scores: dict[str, np.ndarray]) -> dict:
-    """metrics.json: every image's scores, their means ("mean": of all of them) and the
-    means of name_groups ("group_means"); returns that content."""
+    """METRICS_FILE: every image's scores, their means (MEAN: of all of them) and the
+    means of name_groups (GROUP_MEANS); returns that content."""
     def means(indices) -> dict[str, float]:
         return {metric: round(float(np.mean(scores[metric][indices])), 6)
                 for metric in METRICS}
@@ -147,18 +154,28 @@ def write_metrics(output_dir: str, names: list[str], scores: dict[str, np.ndarra
                  for i, name in enumerate(names)}
     groups = {label: means([names.index(name) for name in members])
               for label, members in name_groups(names).items()}
-    content = {"images": per_image, "mean": means(slice(None)), "group_means": groups}
-    path = os.path.join(output_dir, "metrics.json")
+    content = {IMAGES: per_image, MEAN: means(slice(None)), GROUP_MEANS: groups}
+    path = os.path.join(output_dir, METRICS_FILE)
     with file_errors(path), open(path, "w") as file:
         json.dump(content, file, indent=2)
     return content
 
 
+def read_metrics(output_dir: str | Path) -> dict:
+    """The METRICS_FILE test mode wrote in `output_dir`, as write_metrics returned it."""
+    path = os.path.join(output_dir, METRICS_FILE)
+    with file_errors(path), open(path) as file:
+        try:
+            return json.load(file)
+        except ValueError as error:
+            raise UsageError(f"{path}: not a test run's scores ({error})") from None
+
+
 def format_metrics(content: dict) -> str:
     """The metrics as an aligned text table, one image a line, then the means, each
     saying what it is the mean of."""
-    rows = [*content["images"].items(), (f"mean of {len(content['images'])}", content["mean"]),
-            *((f"mean {label}", values) for label, values in content["group_means"].items())]
+    rows = [*content[IMAGES].items(), (f"mean of {len(content[IMAGES])}", content[MEAN]),
+            *((f"mean {label}", values) for label, values in content[GROUP_MEANS].items())]
     width = max(12, *(len(name) + 2 for name, _ in rows))
     lines = [f"{'name':<{width}}{'L1':>8}{'PSNR':>8}{'SSIM':>8}"]
     for name, values in rows:

@@ -296,9 +296,17 @@ def draw(sketch: np.ndarray, style: str, seed: int | Sequence[int]) -> np.ndarra
     return cv2.cvtColor(drawn, cv2.COLOR_GRAY2RGB)
 
 
+def input_side(which_direction: str) -> str:
+    """Which half of a stored A|B pair holds the model's input image: "left" (A) or
+    "right" (B). The rule's one home: exports describe a model by it (Options.input_half)."""
+    return "right" if which_direction == "BtoA" else "left"
+
+
 def input_half(which_direction: str, width: int) -> slice:
     """The columns of a stored A|B pair that hold the model's input image."""
-    return slice(width // 2, width) if which_direction == "BtoA" else slice(0, width // 2)
+    if input_side(which_direction) == "right":
+        return slice(width // 2, width)
+    return slice(0, width // 2)
 
 
 def restyle(images: np.ndarray, which_direction: str, style: str, seed: int) -> np.ndarray:

@@ -20,7 +20,7 @@ from models.serving.onnx_model import (
     converter,
     write_onnx,
 )
-from models.serving.savedmodel import Translator, save
+from models.serving.savedmodel import Translator, save, write_description
 
 
 def translator(options: Options) -> Translator:
@@ -31,8 +31,8 @@ def translator(options: Options) -> Translator:
 
 
 def export(options: Options) -> None:
-    """A SavedModel in OUTPUT_DIR/1 (TF Serving's versioned layout), options.json beside;
-    with --format onnx, OUTPUT_DIR/onnx/ too."""
+    """A SavedModel in OUTPUT_DIR/1 (TF Serving's versioned layout) with its description
+    in it, options.json beside; with --format onnx, OUTPUT_DIR/onnx/ too."""
     version_dir = os.path.join(options.output_dir, "1")
     if os.path.exists(version_dir) and not options.overwrite:
         raise UsageError(f"--output_dir {options.output_dir} already holds an export; "
@@ -48,6 +48,7 @@ def export(options: Options) -> None:
             save(module, partial)
         except tf.errors.OpError as error:  # e.g. an unwritable folder, seen by TensorFlow
             raise UsageError(f"{partial}: {error.message.strip().splitlines()[0]}") from None
+        write_description(partial, options.description)
         shutil.rmtree(version_dir, ignore_errors=True)
         os.replace(partial, version_dir)
     options.save(options.output_dir)

@@ -111,15 +111,11 @@ def write_onnx(translator, folder: str, options) -> dict:
     weights = "float16" if half_difference <= FLOAT16_TOLERANCE else "float32"
     info = {
         "format": "onnx", "opset": OPSET, "file": MODEL_FILE, "weights": weights,
-        "crop_size": options.crop_size, "input_resize": INPUT_RESIZE,
-        "labels": list(options.labels),
+        **options.description, "input_resize": INPUT_RESIZE,
         # the label input's weights for each choice, "" for any label
         "label_weights": {label: labels.weights(label).tolist()
                           for label in ["", *options.labels]} if options.labels else {},
         "uint8_scale": UINT8_SCALE,
-        "label_pattern": options.label_pattern, "swap_rb": options.swap_rb,
-        "inference_dropout": options.inference_dropout,
-        "input_half": options.input_half,
         "inputs": [{"name": spec.name, "shape": spec.shape.as_list()} for spec in specs],
         "max_difference_grey_levels":
             (half_difference if weights == "float16" else difference) / GREY_LEVEL,

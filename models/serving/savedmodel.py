@@ -11,13 +11,14 @@ and serve all use `Preprocessing` from models/nn/data.py, so they make the same 
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 
 import numpy as np
 import tensorflow as tf
 
-from models.core.errors import UsageError
+from models.core.errors import UsageError, file_errors
 from models.core.imageio import over_white
 from models.core.labels import Labels
 from models.nn.data import Preprocessing
@@ -25,6 +26,9 @@ from models.nn.layers import dropout_layers, for_converters
 
 SERVING = "serving_default"  # encoded images in, encoded images out
 FLOAT = "float_images"  # [n, crop, crop, 3] floats in [0, 1] in and out
+# What export mode writes in the SavedModel's folder about it (Options.description), in
+# assets.extra/, which SavedModel loaders and TF Serving leave to higher-level tools
+DESCRIPTION = os.path.join("assets.extra", "pix2pix.json")
 
 
 def decode_rgb(encoded):
@@ -167,6 +171,28 @@ def save(translator: Translator, path: str) -> None:
     tf.saved_model.save(translator, path, signatures=translator.signatures())
 
 
+def write_description(path: str, description: dict) -> None:
+    """The SavedModel in `path` described (Options.description), for ImageTranslator.load."""
+    file = os.path.join(path, DESCRIPTION)
+    with file_errors(file):
+        os.makedirs(os.path.dirname(file), exist_ok=True)
+        with open(file, "w") as out:
+            json.dump(description, out, indent=1)
+
+
+def read_description(model_dir: str) -> dict | None:
+    """What export mode wrote about the SavedModel in `model_dir`; None for one from
+    elsewhere or from before exports described themselves."""
+    file = os.path.join(model_dir, DESCRIPTION)
+    if not os.path.isfile(file):
+        return None
+    with file_errors(file), open(file) as content:
+        try:
+            return json.load(content)
+        except ValueError as error:
+            raise UsageError(f"{file}: not an export's description ({error})") from None
+
+
 def saved_model_dir(path: str) -> str | None:
     """The SavedModel in `path`: path itself, or its highest numbered version folder
     (TF Serving's layout); None if there is none."""
@@ -185,9 +211,10 @@ class ImageTranslator:
     encoded images (and labels, for a labelled model) in, (keys, encoded translations) out."""
 
     def __init__(self, serve, path: str | None = None, labels: Labels | None = None,
-                 seed_states: list[tf.Variable] | None = None):
+                 seed_states: list[tf.Variable] | None = None, description: dict | None = None):
         self._serve = serve
         self.path = path  # the SavedModel's folder, when loaded from one
+        self.description = description  # read_description's, when loaded from one
         self.labels = labels or Labels()
         self._seed_states = seed_states or []  # each dropout layer's noise sequence
         # One call at a time: a seeded call's noise must not be advanced by another's
@@ -210,7 +237,7 @@ class ImageTranslator:
             reason = str(error).strip().splitlines()[0]
             raise UsageError(f"{model_dir}: not a SavedModel that loads ({reason})") from None
         return cls(loaded.signatures[SERVING], model_dir, _labels_of(loaded),
-                   _seed_states(loaded))
+                   _seed_states(loaded), read_description(model_dir))
 
     def __call__(self, images: list[bytes], keys: list[str] | None = None,
                  labels: list[str] | None = None, seed: int | None = None):
