@@ -32,7 +32,9 @@ from helpers import (
     translations_done,
 )
 
-from models.serving.savedmodel import DESCRIPTION, read_description
+from models.core.errors import UsageError
+from models.serving.savedmodel import DESCRIPTION, ImageTranslator, read_description
+from tools.serve import served_description
 
 
 @pytest.fixture(scope="module")
@@ -149,20 +151,19 @@ def test_missing_model_is_one_line(tmp_path):
     assert "holds no SavedModel" in result.stderr
 
 
-def test_an_export_made_before_descriptions_is_one_line_asking_for_a_new_one(
+def test_an_export_made_before_descriptions_is_served_as_its_options_describe_it(
         deterministic_export, tmp_path):
-    """serve.py reads what the SavedModel says about itself, not options.json; an export
-    without that description is refused with the fix, not served with guessed settings."""
+    """serve.py reads what the SavedModel says about itself; an export from before export
+    mode wrote that description is described from its options.json by the same rule."""
     description = read_description(str(deterministic_export / "1"))
     assert (description["input_half"], description["inference_dropout"]) == ("right", False)
     old = tmp_path / "old"
     shutil.copytree(deterministic_export, old)
     (old / "1" / DESCRIPTION).unlink()
-    result = subprocess.run([sys.executable, str(TOOLS / "serve.py"), "--model", str(old)],
-                            capture_output=True, text=True, timeout=120, check=False)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("serve.py: error: ")
-    assert "export it again" in result.stderr
+    assert served_description(ImageTranslator.load(str(old))) == description
+    (old / "options.json").write_text("[not options]")
+    with pytest.raises(UsageError, match=r"options\.json: not an export's options"):
+        served_description(ImageTranslator.load(str(old)))
 
 
 def test_concurrent_requests_get_their_own_answers(server):

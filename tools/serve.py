@@ -55,8 +55,9 @@ from PIL import Image
 
 from models.core.errors import UsageError, file_errors, run_command
 from models.core.imageio import list_images
+from models.core.options import Options
 from models.serving.onnx_model import ONNX_DIR
-from models.serving.savedmodel import DESCRIPTION, ImageTranslator
+from models.serving.savedmodel import ImageTranslator
 from tools.toolbox import Parser
 
 PROG = "serve.py"
@@ -158,14 +159,18 @@ def parse_seed(query: dict[str, list[str]]) -> int | None:
 
 def served_description(model: ImageTranslator) -> dict:
     """What the export says about itself (its description, written by export mode); for
+    an export from before descriptions, the same description from its options.json; for
     a SavedModel from elsewhere, pix2pix's defaults: no pair half, dropout on."""
     if model.description is not None:
         return model.description
-    if any((folder / "options.json").is_file()
-           for folder in (Path(model.path).parent, Path(model.path))):
-        raise UsageError(f"--model {model.path}: exported before exports described "
-                         f"themselves ({DESCRIPTION}); export it again with pix2pix.py "
-                         "--mode export")
+    for folder in (Path(model.path).parent, Path(model.path)):
+        path = folder / "options.json"
+        if path.is_file():
+            with file_errors(path):
+                try:
+                    return Options.from_json(json.loads(path.read_text())).description
+                except (ValueError, TypeError) as error:
+                    raise UsageError(f"{path}: not an export's options ({error})") from None
     return {"input_half": None, "inference_dropout": True}
 
 
