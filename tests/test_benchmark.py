@@ -10,6 +10,7 @@ import sys
 import pytest
 from helpers import REPO, TOOLS
 
+from models.core.styles import STYLES
 from models.nn.networks import build_generator, build_patchgan
 from tools import benchmark
 
@@ -106,7 +107,7 @@ def test_benchmark_prints_its_json():
 
 def test_the_drawn_preset_is_timed_with_its_style_bank():
     report = benchmark_report("--preset", "drawn", "--matmul_seconds", "0")
-    assert report["config"]["sketch_styles"] == ["outline", "marker", "contour"]
+    assert report["config"]["sketch_styles"] == list(STYLES)
     assert report["style_bank_seconds_per_pair"] > 0 and report["train_images_per_sec"] > 0
 
 
