@@ -234,12 +234,18 @@ def test_a_short_improved_run_is_as_good_as_liaos(sketchtoface, tmp_path):
     assert improved < 1.1 * liao, (improved, liao)
 
 
-def test_the_decaying_model_restores_into_test_mode(tmp_path):
-    """A schedule has no rate variable: test mode must build the same optimiser."""
+def test_the_decaying_model_resumes_and_restores_into_test_mode(tmp_path):
+    """A schedule has no rate variable where a constant rate has one: a resumed run must
+    build the decaying optimiser again from options.json, or the checkpoint does not
+    restore into it. (Test mode builds the generator alone; it must load the recipe.)"""
     data = write_pairs(tmp_path / "pairs", ["f1", "m1"])
     pix2pix("--mode", "train", "--input_dir", data, "--output_dir", tmp_path / "train",
         "--max_steps", 2, "--lr_decay_epochs", 1, "--gan_loss", "hinge", "--spectral_norm",
         *SMALL)
+    resumed = pix2pix("--mode", "train", "--input_dir", data, "--output_dir",
+                      tmp_path / "resumed", "--checkpoint", tmp_path / "train", "--max_steps", 3)
+    assert "loaded lr_decay_epochs = 1" in resumed.stdout
+    assert "done: 3 steps" in resumed.stdout
     result = pix2pix("--mode", "test", "--input_dir", data, "--checkpoint", tmp_path / "train",
                  "--output_dir", tmp_path / "test")
     assert "loaded gan_loss = hinge" in result.stdout
