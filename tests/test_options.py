@@ -1,5 +1,8 @@
 """Options declared once (models/options.py): the flags come from the fields, the fields a
-trained model keeps come from their metadata, and older options.json files still load."""
+trained model keeps come from their metadata, and older options.json files still load.
+
+Why: a flag, its options.json key and its checks are one declaration; these keep them
+from drifting apart."""
 
 from __future__ import annotations
 
