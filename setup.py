@@ -37,7 +37,7 @@ setup(
         "onnx": ONNX,
         "original": ORIGINAL,
         # + Debian chromium, npm ci; pytest-xdist runs .ci/run's two workers
-        "test": ["pytest", "pytest-xdist", "ruff", "selenium", *ONNX, *ORIGINAL],
+        "test": ["pytest", "pytest-xdist>=3.8", "ruff", "selenium", *ONNX, *ORIGINAL],
     },
     entry_points={"console_scripts": [
         "pix2pix=pix2pix:run",

@@ -130,8 +130,9 @@ def pytest_configure(config):
     config.stash[SKETCHTOFACE] = found
 
 
-# The files that take longest, first: under `pytest -n 2 --dist loadfile` (.ci/run) a
-# long file started last would leave the other worker idle while it runs.
+# The files that take longest, first: under .ci/run's two workers (pytest -n 2 --dist
+# loadfile --no-loadscope-reorder) a long file started last would leave the other worker
+# idle while it runs.
 LONGEST_FIRST = ("test_reproduction.py", "test_drawn_demo.py", "test_crossval.py",
                  "test_original.py", "test_recipes.py", "test_demo.py", "test_site.py",
                  "test_pix2pix_cli.py", "test_distribute.py", "test_serve.py")
