@@ -12,40 +12,30 @@ import re
 
 import numpy as np
 import pytest
-from helpers import REPO
+from helpers import REPO, pix2pix_here
 from PIL import Image
 
-import pix2pix
 from models import inference
 from models.errors import UsageError, file_errors, run_command
 from tools import split
 
 
-@pytest.fixture
-def pix2pix_py(monkeypatch):
-    """Runs pix2pix.py's main in this process as run() does; the exit status. Threads
-    are left alone: TensorFlow refuses new settings once other tests have run ops."""
-    monkeypatch.setattr(pix2pix, "configure_threads", lambda *threads: None)
-    return lambda *args: run_command(pix2pix.PROG, pix2pix.main, list(args))
-
-
 @pytest.mark.parametrize("bug", [ValueError("a bug, not the user's"),
                                  OSError("a bug, not the user's")])
-def test_a_programming_error_in_a_mode_keeps_its_traceback(pix2pix_py, monkeypatch, bug,
-                                                           tmp_path):
+def test_a_programming_error_in_a_mode_keeps_its_traceback(monkeypatch, bug, tmp_path):
     def broken(options):
         raise bug
 
     monkeypatch.setattr(inference, "trained_options", broken)
     with pytest.raises(type(bug), match="a bug"):
-        pix2pix_py("--mode", "test", "--output_dir", str(tmp_path))
+        pix2pix_here("--mode", "test", "--output_dir", tmp_path)
 
 
-def test_a_usage_error_in_a_mode_is_one_line(pix2pix_py, capsys, tmp_path):
-    assert pix2pix_py("--mode", "test", "--checkpoint", str(tmp_path / "none")) == 1
-    assert capsys.readouterr().err == (f"pix2pix.py: error: --checkpoint {tmp_path / 'none'}: "
-                                       "no options.json; is it the --output_dir of a training "
-                                       "run?\n")
+def test_a_usage_error_in_a_mode_is_one_line(tmp_path):
+    result = pix2pix_here("--mode", "test", "--checkpoint", tmp_path / "none")
+    assert result.returncode == 1
+    assert result.stderr == (f"pix2pix.py: error: --checkpoint {tmp_path / 'none'}: no "
+                             "options.json; is it the --output_dir of a training run?\n")
 
 
 def test_a_programming_error_in_a_tool_keeps_its_traceback(monkeypatch, tmp_path):
@@ -108,12 +98,11 @@ def test_every_console_script_names_a_function():
     (["--nosuch"], "unrecognized arguments: --nosuch"),
     (["--mode", "test", "sketches"], "unrecognized arguments: sketches"),
 ])
-def test_flag_errors_are_one_line(pix2pix_py, capsys, args, message):
+def test_flag_errors_are_one_line(args, message):
     """pix2pix.py's flags are argparse's, as the tools' are (tools/toolbox.py's Parser)."""
-    with pytest.raises(SystemExit) as exit_:
-        pix2pix_py(*args)
-    assert exit_.value.code == 2
-    assert capsys.readouterr().err == f"pix2pix.py: error: {message} (see --help)\n"
+    result = pix2pix_here(*args)
+    assert result.returncode == 2
+    assert result.stderr == f"pix2pix.py: error: {message} (see --help)\n"
 
 
 def test_every_console_script_has_one_convention(monkeypatch, capsys):
