@@ -23,36 +23,34 @@ from models.nn import quiet_tensorflow  # noqa: F401  (first: TensorFlow without
 
 # isort: split
 import sys
+from collections.abc import Sequence
 
-from absl import app, flags, logging
+from absl import logging
 
-from models.core.errors import flags_parser, run_command
+from models.core.errors import run_command
 from models.core.options import define_flags, from_flags
 from models.modes import export, test, train, translate
 from models.modes.distribute import configure_threads
+from tools.toolbox import Parser
 
-define_flags()
-FLAGS = flags.FLAGS
+PROG = "pix2pix.py"
 MODES = {"train": train.train, "test": test.test, "export": export.export,
          "translate": translate.translate}
 
 
-def main(argv):
-    del argv  # flags_parser has refused arguments that are not flags
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    define_flags(parser)
+    options = from_flags(parser.parse_args(argv))
     logging.set_verbosity(logging.WARNING)  # TensorFlow's info lines are noise here
-    sys.exit(run_command("pix2pix.py", run_mode))
-
-
-def run_mode() -> None:
-    options = from_flags(FLAGS)
     configure_threads(options.crop_size, options.intra_op_threads, options.inter_op_threads)
     MODES[options.mode](options)
 
 
-def run() -> None:
+def run() -> int:
     """Console entry point (`pix2pix ...`)."""
-    app.run(main, flags_parser=flags_parser("pix2pix.py", __name__))
+    return run_command(PROG, main)
 
 
 if __name__ == "__main__":
-    run()
+    sys.exit(run())

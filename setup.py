@@ -37,7 +37,8 @@ setup(
         # --format onnx (the browser's model, tools/serve.py --site) and onnxruntime
         "onnx": ONNX,
         "original": ORIGINAL,
-        "test": ["pytest", "ruff", "selenium", *ONNX, *ORIGINAL],  # + Debian chromium, npm ci
+        # + Debian chromium, npm ci; pytest-xdist runs .ci/run's two workers
+        "test": ["pytest", "pytest-xdist>=3.8", "ruff", "selenium", *ONNX, *ORIGINAL],
     },
     entry_points={"console_scripts": [
         "pix2pix=pix2pix:run",

@@ -130,9 +130,40 @@ def pytest_configure(config):
     config.stash[SKETCHTOFACE] = found
 
 
+# The files that take longest, first: under .ci/run's two workers (pytest -n 2 --dist
+# loadfile --no-loadscope-reorder) a long file started last would leave the other worker
+# idle while it runs.
+LONGEST_FIRST = ("test_reproduction.py", "test_drawn_demo.py", "test_crossval.py",
+                 "test_original.py", "test_recipes.py", "test_demo.py", "test_site.py",
+                 "test_pix2pix_cli.py", "test_distribute.py", "test_serve.py")
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file keeps its own order
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """The lines a test measured travel in its report, which pytest-xdist's workers send
+    to the process that prints the summary."""
+    report = yield
+    if call.when == "call":
+        lines = item.config.stash.get(MEASURED, [])
+        report.user_properties += [("measured", line) for line in lines]
+        lines.clear()
+    return report
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    for line in config.stash.get(MEASURED, []):
-        terminalreporter.write_line(line)
+    for category in ("passed", "failed"):
+        for report in terminalreporter.stats.get(category, []):
+            for key, line in getattr(report, "user_properties", []):
+                if key == "measured":
+                    terminalreporter.write_line(line)
     found = config.stash.get(SKETCHTOFACE, None)
     if found is not None:
         terminalreporter.write_line(f"data: {found.description}")

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import cv2
 import numpy as np
 import pytest
 
+import pix2pix as script
+from models.core.errors import run_command
 from tools.browser import CHROMEDRIVER, CHROMIUM, headless_chromium
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,6 +36,20 @@ def pix2pix(*args: object, check: bool = True, timeout: float = 600
     if check:
         assert result.returncode == 0, result.stderr[-3000:]
     return result
+
+
+def pix2pix_here(*args: object) -> subprocess.CompletedProcess:
+    """pix2pix.py's run() in this process, from the repository root: for runs that end in
+    a user error, without starting a Python and TensorFlow for each (seconds). Thread
+    settings are left alone: TensorFlow refuses new ones once it has run ops."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with mock.patch.object(script, "configure_threads"), contextlib.chdir(REPO), \
+            contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            status = run_command(script.PROG, script.main, list(map(str, args)))
+        except SystemExit as exit_:  # argparse's exit on a bad flag
+            status = exit_.code
+    return subprocess.CompletedProcess(args, status, stdout.getvalue(), stderr.getvalue())
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:

@@ -1,4 +1,7 @@
-"""Reading pairs and the pix2pix pre-processing, on generated images and the real pairs."""
+"""Reading pairs and the pix2pix pre-processing, on generated images and the real pairs.
+
+Why: every mode reads its images through these, and a wrong half, order or flip of one
+side would train and test without any error."""
 
 import cv2
 import numpy as np

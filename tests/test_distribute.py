@@ -1,5 +1,8 @@
 """Data parallelism without a GPU: two logical CPU devices, and two worker processes.
 
+Why: CI has no GPU, and a one-device run never goes through a strategy's reductions or
+the workers' shared checkpoints.
+
 Each check runs in a fresh Python process: the logical devices and the collective
 ops must be set up before TensorFlow starts, which other tests have already done.
 """

@@ -12,49 +12,30 @@ import re
 
 import numpy as np
 import pytest
-from absl import app
-from helpers import REPO
+from helpers import REPO, pix2pix_here
 from PIL import Image
 
-import pix2pix
-from models.core.errors import UsageError, file_errors, flags_parser, run_command
+from models.core.errors import UsageError, file_errors, run_command
 from models.modes import test as test_mode
 from tools import split
 
 
-@pytest.fixture
-def flags(monkeypatch):
-    """Parses pix2pix.py's flags in this process, and forgets them afterwards. Threads
-    are left alone: TensorFlow refuses new settings once other tests have run ops."""
-    monkeypatch.setattr(pix2pix, "configure_threads", lambda *threads: None)
-
-    def parse(*args: str) -> None:
-        pix2pix.FLAGS(["pix2pix.py", *args])
-
-    yield parse
-    pix2pix.FLAGS.unparse_flags()
-
-
 @pytest.mark.parametrize("bug", [ValueError("a bug, not the user's"),
                                  OSError("a bug, not the user's")])
-def test_a_programming_error_in_a_mode_keeps_its_traceback(flags, monkeypatch, bug, tmp_path):
+def test_a_programming_error_in_a_mode_keeps_its_traceback(monkeypatch, bug, tmp_path):
     def broken(options):
         raise bug
 
     monkeypatch.setattr(test_mode, "trained_options", broken)
-    flags("--mode", "test", "--output_dir", str(tmp_path))
     with pytest.raises(type(bug), match="a bug"):
-        pix2pix.main(["pix2pix.py"])
+        pix2pix_here("--mode", "test", "--output_dir", tmp_path)
 
 
-def test_a_usage_error_in_a_mode_is_one_line(flags, capsys, tmp_path):
-    flags("--mode", "test", "--checkpoint", str(tmp_path / "none"))
-    with pytest.raises(SystemExit) as exit_:
-        pix2pix.main(["pix2pix.py"])
-    assert exit_.value.code == 1
-    assert capsys.readouterr().err == (f"pix2pix.py: error: --checkpoint {tmp_path / 'none'}: "
-                                       "no options.json; is it the --output_dir of a training "
-                                       "run?\n")
+def test_a_usage_error_in_a_mode_is_one_line(tmp_path):
+    result = pix2pix_here("--mode", "test", "--checkpoint", tmp_path / "none")
+    assert result.returncode == 1
+    assert result.stderr == (f"pix2pix.py: error: --checkpoint {tmp_path / 'none'}: no "
+                             "options.json; is it the --output_dir of a training run?\n")
 
 
 def test_a_programming_error_in_a_tool_keeps_its_traceback(monkeypatch, tmp_path):
@@ -112,34 +93,32 @@ def test_every_console_script_names_a_function():
 
 @pytest.mark.parametrize("args, message", [
     (["--which_direction", "sideways"],
-     "flag --which_direction=sideways: value should be one of <AtoB|BtoA>"),
-    (["--max_epochs", "many"],
-     "flag --max_epochs=many: invalid literal for int() with base 10: 'many'"),
-    (["--nosuch"], "Unknown command line flag 'nosuch'"),
-    (["--mode", "test", "sketches"], "unexpected arguments: sketches"),
+     "argument --which_direction: invalid choice: 'sideways' (choose from 'AtoB', 'BtoA')"),
+    (["--max_epochs", "many"], "argument --max_epochs: invalid int value: 'many'"),
+    (["--nosuch"], "unrecognized arguments: --nosuch"),
+    (["--mode", "test", "sketches"], "unrecognized arguments: sketches"),
 ])
-def test_absl_flag_errors_are_one_line(capsys, args, message):
-    """Not absl's "FATAL Flags parsing error: ..." and its advice, nor its whole help
-    before the message: the line every other error is."""
-    try:
-        with pytest.raises(SystemExit) as exit_:
-            flags_parser("pix2pix.py", "pix2pix")(["pix2pix.py", *args])
-    finally:
-        pix2pix.FLAGS.unparse_flags()
-    assert exit_.value.code == 2
-    assert capsys.readouterr().err == f"pix2pix.py: error: {message}\n"
+def test_flag_errors_are_one_line(args, message):
+    """pix2pix.py's flags are argparse's, as the tools' are (tools/toolbox.py's Parser)."""
+    result = pix2pix_here(*args)
+    assert result.returncode == 2
+    assert result.stderr == f"pix2pix.py: error: {message} (see --help)\n"
 
 
-@pytest.mark.parametrize("flag, shown", [("--help", "Try --helpfull"),
-                                         ("--helpfull", "--which_direction: <AtoB|BtoA>")])
-def test_help_exits_0(capsys, flag, shown):
-    """absl ends --help with status 1, as if asking for help were a failure. (In this
-    process --help lists the flags of pytest's __main__: none.)"""
-    app.define_help_flags()  # as app.run does before it parses
-    try:
-        with pytest.raises(SystemExit) as exit_:
-            flags_parser("pix2pix.py", "pix2pix")(["pix2pix.py", flag])
-    finally:
-        pix2pix.FLAGS.unparse_flags()
-    assert exit_.value.code == 0
-    assert shown in capsys.readouterr().out
+def test_every_console_script_has_one_convention(monkeypatch, capsys):
+    """setup.py's console scripts alike: --help is argparse's help on stdout, status 0;
+    a bad flag one ``PROG: error: ... (see --help)`` line on stderr, status 2, with the
+    PROG that the help's usage line names."""
+    scripts = re.findall(r'"([\w-]+)=([\w.]+):(\w+)"', (REPO / "setup.py").read_text())
+    assert len(scripts) == 12
+    for script, module, function in scripts:
+        cli = getattr(importlib.import_module(module), function)
+        for args, status in ((["--help"], 0), (["--no_such_flag"], 2)):
+            monkeypatch.setattr("sys.argv", [script, *args])
+            with pytest.raises(SystemExit) as exit_:
+                cli()
+            assert exit_.value.code == status, (script, args)
+        help_, error = capsys.readouterr()
+        prog = re.match(r"usage: (\S+) ", help_)[1]
+        assert "\noptions:\n  -h, --help " in help_, script
+        assert re.fullmatch(rf"{re.escape(prog)}: error: .+ \(see --help\)\n", error), error

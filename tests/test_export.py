@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import REPO, assert_one_line_error, decode, pix2pix, png
+from helpers import REPO, assert_one_line_error, decode, pix2pix, pix2pix_here, png
 
 from models.core.options import DataOptions
 from models.nn.data import Preprocessing
@@ -147,8 +147,8 @@ def test_lab_colorization_exports_colour_on_the_inputs_brightness(tmp_path):
 
 def test_export_refuses_to_overwrite(deterministic_export, brief_training):
     stamp = (deterministic_export / "1" / "saved_model.pb").stat().st_mtime_ns
-    result = pix2pix("--mode", "export", "--checkpoint", brief_training, "--output_dir",
-                     deterministic_export, check=False)
+    result = pix2pix_here("--mode", "export", "--checkpoint", brief_training, "--output_dir",
+                          deterministic_export)
     assert_one_line_error(result, "already holds an export", "--overwrite")
     assert (deterministic_export / "1" / "saved_model.pb").stat().st_mtime_ns == stamp
 
@@ -179,9 +179,9 @@ def test_translate_a_folder_with_the_export(deterministic_export, own_sketches, 
         assert f"<td>{name}</td><td><img src='images/{name}-inputs.png'></td>" in index
         assert cv2.imread(str(output_dir / "images" / f"{name}-outputs.png")).shape[:2] == size
     assert cv2.imread(str(output_dir / "images" / "tall-inputs.png")).shape[:2] == (250, 200)
-    assert_one_line_error(pix2pix("--mode", "translate", "--checkpoint", deterministic_export,
-                                  "--input_dir", own_sketches, "--output_dir", output_dir,
-                                  check=False), "already holds translations")
+    assert_one_line_error(pix2pix_here("--mode", "translate", "--checkpoint", deterministic_export,
+                                       "--input_dir", own_sketches, "--output_dir", output_dir),
+                          "already holds translations")
 
 
 def test_translate_one_image_from_the_checkpoint(brief_training, loaded_export, own_sketches,
@@ -221,6 +221,6 @@ def test_translate_bad_input_is_one_clear_line(deterministic_export, tmp_path, m
     (tmp_path / "fake.png").write_text("not a picture")
     input_path = make_input(tmp_path)
     args = ["--input_dir", input_path] if input_path else []
-    result = pix2pix("--mode", "translate", "--checkpoint", deterministic_export, *args,
-                     "--output_dir", tmp_path / "out", check=False)
+    result = pix2pix_here("--mode", "translate", "--checkpoint", deterministic_export, *args,
+                          "--output_dir", tmp_path / "out")
     assert_one_line_error(result, *fragments)

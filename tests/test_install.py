@@ -69,7 +69,8 @@ def test_the_installed_project_is_the_wheels(installed):
 
 def test_every_console_script_shows_its_help(installed):
     """setup.py's console scripts, each with --help from the installed wheel: exit 0 and
-    the help on stdout (pix2pix and pix2pix-benchmark are absl's, the others argparse's)."""
+    the help on stdout, listing an argument of its own (test_errors checks that they all
+    follow one convention)."""
     bin_dir, work = installed
     scripts = re.findall(r'"([\w-]+)=[\w.]+:\w+"', (REPO / "setup.py").read_text())
     assert len(scripts) == 12
@@ -79,12 +80,12 @@ def test_every_console_script_shows_its_help(installed):
 
     with ThreadPoolExecutor(4) as pool:  # most of the time is TensorFlow's import
         results = dict(zip(scripts, pool.map(helps, scripts), strict=True))
-    own = re.compile(r"^\s+--(?!help\b)(\[no\])?\w|^positional arguments:\n\s+\w", re.M)
+    own = re.compile(r"^\s+--(?!help\b)\w|^positional arguments:\n\s+\w", re.M)
     listed = {script: bool(own.search(result.stdout))  # an argument besides --help
               for script, result in results.items()}
     for script, result in results.items():
         assert result.returncode == 0, (script, result.stderr[-2000:])
-    assert all(listed.values()), listed  # absl's too, whose __main__ is the wrapper
+    assert all(listed.values()), listed
 
 
 def test_the_installed_download_checks_a_local_copy(installed, sketchtoface):

@@ -1,4 +1,7 @@
-"""The generator, discriminator and pix2pix layers, against the original's numbers."""
+"""The generator, discriminator and pix2pix layers, against the original's numbers.
+
+Why: networks that differ from the original still train; only their counts, shapes and
+behaviour at inference tell."""
 
 import keras
 import numpy as np

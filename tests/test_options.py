@@ -1,5 +1,8 @@
 """Options declared once (models/core/options.py): the flags come from the fields, the fields a
-trained model keeps come from their metadata, and older options.json files still load."""
+trained model keeps come from their metadata, and older options.json files still load.
+
+Why: a flag, its options.json key and its checks are one declaration; these keep them
+from drifting apart."""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ import subprocess
 import sys
 
 import pytest
-from absl import flags
 from helpers import REPO
 
 from models.core.errors import UsageError
@@ -25,42 +27,46 @@ from models.core.options import (
 from models.nn.data import Preprocessing
 from models.nn.losses import GAN_LOSSES
 from models.nn.networks import DISCRIMINATORS
+from tools.toolbox import Parser
 
 DATA = REPO / "tests" / "data"
 
 
 @pytest.fixture
-def flag_values() -> flags.FlagValues:
-    values = flags.FlagValues()
-    define_flags(values)
-    return values
+def parser() -> Parser:
+    parser = Parser(prog="prog")
+    define_flags(parser)
+    return parser
 
 
-def test_every_option_but_the_found_labels_is_a_flag_with_its_default(flag_values):
+def test_every_option_but_the_found_labels_is_a_flag_with_its_default(parser):
+    flags = {action.dest: action for action in parser._actions}
     for name, field in FIELDS.items():
         if name == "labels":
-            assert name not in flag_values  # found by training, not given
+            assert name not in flags  # found by training, not given
             continue
-        flag = flag_values[name]
-        default = list(field.default) if isinstance(field.default, tuple) else field.default
-        assert flag.default == default, name
-        assert flag.help.endswith(field.metadata["help"]), name  # enums lead with <a|b>
-    assert "no_flip" in flag_values  # Hesse's spelling, the one flag that is no field
+        assert flags[name].help.startswith(field.metadata["help"]), name
+    assert "no_flip" in flags  # Hesse's spelling, the one flag that is no field
+    # every field's default where no flag is given (but the mode's folders)
+    assert from_flags(parser.parse_args(["--seed", "1"])) == Options(
+        seed=1, input_dir="sketches/Combine", output_dir="sketches_train")
 
 
-def test_choices_become_enums_and_registries_are_listed(flag_values):
-    assert flag_values["which_direction"].parser.enum_values == ["AtoB", "BtoA"]
-    assert flag_values["gan_loss"].parser.enum_values == ["vanilla", "lsgan", "hinge"]
-    with pytest.raises(flags.IllegalFlagValueError):
-        flag_values(["prog", "--gan_loss", "wasserstein"])
+def test_choices_are_listed_and_registries_too(parser, capsys):
+    flags = {action.dest: action for action in parser._actions}
+    assert flags["which_direction"].choices == ["AtoB", "BtoA"]
+    assert flags["gan_loss"].choices == ["vanilla", "lsgan", "hinge"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--gan_loss", "wasserstein"])
+    assert "invalid choice: 'wasserstein'" in capsys.readouterr().err
 
 
-def test_parsed_flags_make_options_with_preset_and_mode_defaults(flag_values):
-    flag_values(["prog", "--preset", "improved", "--lr_decay_epochs", "7", "--no_flip",
-                 "--mode", "test", "--sketch_styles", "outline,marker"])
-    options = from_flags(flag_values)
+def test_parsed_flags_make_options_with_preset_and_mode_defaults(parser):
+    options = from_flags(parser.parse_args([
+        "--preset", "improved", "--lr_decay_epochs", "7", "--no_flip", "--mode", "test",
+        "--sketch_styles", "outline,marker", "--noinference_dropout"]))
     assert options.ema_decay == 0.999 and options.lr_decay_epochs == 7  # the flag wins
-    assert not options.flip
+    assert not options.flip and not options.inference_dropout
     assert (options.input_dir, options.output_dir) == ("sketches/test", "sketches_test")
     assert options.sketch_styles == ("outline", "marker")
     assert isinstance(options.seed, int)
@@ -115,7 +121,8 @@ def test_help_lists_every_flag_and_the_registered_names():
                             capture_output=True, text=True, cwd=REPO, check=True)
     for name in FIELDS:
         if name != "labels":
-            assert f"--{name}" in result.stdout or f"--[no]{name}" in result.stdout, name
-    assert "<vanilla|lsgan|hinge>" in result.stdout
-    assert f"<{'|'.join(DISCRIMINATORS)}>" in result.stdout
-    assert f"<{'|'.join(GAN_LOSSES)}>" in result.stdout
+            assert f"--{name}" in result.stdout, name
+    assert "--flip, --noflip" in result.stdout
+    assert "{vanilla,lsgan,hinge}" in result.stdout
+    assert f"{{{','.join(DISCRIMINATORS)}}}" in result.stdout
+    assert f"{{{','.join(GAN_LOSSES)}}}" in result.stdout

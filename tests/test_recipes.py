@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import assert_one_line_error, pix2pix, write_pairs
+from helpers import assert_one_line_error, pix2pix, pix2pix_here, write_pairs
 
 from models.core.errors import UsageError
 from models.core.labels import Labels
@@ -60,28 +60,27 @@ def test_training_finds_and_records_the_labels(labelled_run):
 def test_test_mode_labels_by_name_or_by_flag(labelled_run, tmp_path):
     root, _ = labelled_run
     data = write_pairs(tmp_path / "test", ["f9", "Test1"], seed=5)
-    error = last_error(pix2pix("--mode", "test", "--input_dir", data, "--checkpoint",
-                           root / "train", "--output_dir", tmp_path / "a", check=False))
+    error = last_error(pix2pix_here("--mode", "test", "--input_dir", data, "--checkpoint",
+                           root / "train", "--output_dir", tmp_path / "a"))
     assert error == ("pix2pix.py: error: Test1: its name does not match --label_pattern "
                      "'^([fm])'; give its label with --label")
     pix2pix("--mode", "test", "--input_dir", data, "--checkpoint", root / "train",
         "--output_dir", tmp_path / "b", "--label", "m")
     assert set(read_metrics(tmp_path / "b")[IMAGES]) == {"f9", "Test1"}
-    error = last_error(pix2pix("--mode", "test", "--input_dir", data, "--checkpoint",
-                           root / "train", "--output_dir", tmp_path / "c", "--label", "x",
-                           check=False))
+    error = last_error(pix2pix_here("--mode", "test", "--input_dir", data, "--checkpoint",
+                           root / "train", "--output_dir", tmp_path / "c", "--label", "x"))
     assert error == "pix2pix.py: error: unknown label 'x'; the model knows f, m"
 
 
 def test_a_training_file_without_a_label_is_named(tmp_path):
     data = write_pairs(tmp_path / "pairs", ["f1", "x1"])
-    error = last_error(pix2pix("--mode", "train", "--input_dir", data, "--output_dir",
+    error = last_error(pix2pix_here("--mode", "train", "--input_dir", data, "--output_dir",
                            tmp_path / "train", "--max_steps", 1, "--label_pattern", "^([fm])",
-                           *SMALL, check=False))
+                           *SMALL))
     assert "x1: its name does not match --label_pattern '^([fm])'" in error
-    error = last_error(pix2pix("--mode", "train", "--input_dir", data, "--output_dir",
+    error = last_error(pix2pix_here("--mode", "train", "--input_dir", data, "--output_dir",
                            tmp_path / "train", "--max_steps", 1, "--label_pattern", "^[fm]",
-                           *SMALL, check=False))
+                           *SMALL))
     assert "--label_pattern '^[fm]': needs a capture group" in error
 
 
@@ -89,9 +88,8 @@ def test_label_on_an_unlabelled_model_is_an_error(tmp_path):
     data = write_pairs(tmp_path / "pairs", ["f1", "m1"])
     pix2pix("--mode", "train", "--input_dir", data, "--output_dir", tmp_path / "train",
         "--max_steps", 1, *SMALL)
-    error = last_error(pix2pix("--mode", "test", "--input_dir", data, "--checkpoint",
-                           tmp_path / "train", "--output_dir", tmp_path / "t", "--label", "f",
-                           check=False))
+    error = last_error(pix2pix_here("--mode", "test", "--input_dir", data, "--checkpoint",
+                           tmp_path / "train", "--output_dir", tmp_path / "t", "--label", "f"))
     assert "--label f: the model in" in error and "was trained without labels" in error
 
 
@@ -234,12 +232,18 @@ def test_a_short_improved_run_is_as_good_as_liaos(sketchtoface, tmp_path):
     assert improved < 1.1 * liao, (improved, liao)
 
 
-def test_the_decaying_model_restores_into_test_mode(tmp_path):
-    """A schedule has no rate variable: test mode must build the same optimiser."""
+def test_the_decaying_model_resumes_and_restores_into_test_mode(tmp_path):
+    """A schedule has no rate variable where a constant rate has one: a resumed run must
+    build the decaying optimiser again from options.json, or the checkpoint does not
+    restore into it. (Test mode builds the generator alone; it must load the recipe.)"""
     data = write_pairs(tmp_path / "pairs", ["f1", "m1"])
     pix2pix("--mode", "train", "--input_dir", data, "--output_dir", tmp_path / "train",
         "--max_steps", 2, "--lr_decay_epochs", 1, "--gan_loss", "hinge", "--spectral_norm",
         *SMALL)
+    resumed = pix2pix("--mode", "train", "--input_dir", data, "--output_dir",
+                      tmp_path / "resumed", "--checkpoint", tmp_path / "train", "--max_steps", 3)
+    assert "loaded lr_decay_epochs = 1" in resumed.stdout
+    assert "done: 3 steps" in resumed.stdout
     result = pix2pix("--mode", "test", "--input_dir", data, "--checkpoint", tmp_path / "train",
                  "--output_dir", tmp_path / "test")
     assert "loaded gan_loss = hinge" in result.stdout

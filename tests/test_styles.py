@@ -9,7 +9,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from helpers import TOOLS, assert_one_line_error, pix2pix, write_pairs
+from helpers import TOOLS, assert_one_line_error, pix2pix, pix2pix_here, write_pairs
 
 from models.core.imageio import load_images, read_rgb
 from models.core.options import PRESETS, DataOptions, Options
@@ -106,9 +106,9 @@ def test_one_seed_draws_the_same_pixels(sketches):
 def test_unknown_styles_are_named():
     with pytest.raises(Exception, match="unknown style 'pen'; the styles are outline"):
         draw(np.zeros((8, 8, 3), np.uint8), "pen", 0)
-    result = pix2pix("--mode", "train", "--sketch_styles", "outline,pen", check=False)
+    result = pix2pix_here("--mode", "train", "--sketch_styles", "outline,pen")
     assert_one_line_error(result, "--sketch_styles: unknown style 'pen'")
-    result = pix2pix("--mode", "test", "--input_style", "crayon", check=False)
+    result = pix2pix_here("--mode", "test", "--input_style", "crayon")
     assert_one_line_error(result, "--input_style: unknown style 'crayon'")
 
 

@@ -4,8 +4,8 @@
     python tools/benchmark.py --batch_size 4 --xla     # any pix2pix.py flag applies
     python tools/benchmark.py --original ../shared/reference/sketchtoface/pix2pix.py
 
-Its flags are absl flags, unlike the other tools' argparse: they are pix2pix.py's own
-flags (models/core/options.py defines them for both), plus the ones below.
+Its flags are pix2pix.py's own (models/core/options.py defines them for both), plus the ones
+below.
 
 Training runs the very loop of `pix2pix.py --mode train` (data pipeline, strategy,
 loss averages) on synthetic images of the configured size; inference runs the
@@ -38,6 +38,7 @@ if __name__ == "__main__":  # python tools/NAME.py: this checkout's code, not an
 from models.nn import quiet_tensorflow  # noqa: F401  (first: TensorFlow without its start-up noise)
 
 # isort: split
+import argparse
 import json
 import os
 import platform
@@ -47,15 +48,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
-from absl import app, flags
 
-from models.core.errors import UsageError, flags_parser, run_command
+from models.core.errors import UsageError, run_command
 from models.core.imageio import write_image
 from models.core.options import Options, define_flags, from_flags
 from models.core.styles import style_bank
@@ -69,20 +70,8 @@ from models.nn.build import build_pix2pix
 from models.nn.data import Preprocessing, load_examples, train_dataset
 from models.serving.savedmodel import Translator
 from tools import original
+from tools.toolbox import Parser
 
-define_flags()
-
-flags.DEFINE_integer("steps", 500, "Training steps to time (after a warm-up call).", lower_bound=1)
-flags.DEFINE_integer("batches", 500, "Inference batches to time.")
-flags.DEFINE_integer("export_images", 32, "Images per call to the export's float signature.")
-flags.DEFINE_float("matmul_seconds", 2.0, "How long to measure the matmul peak (0: skip it).")
-flags.DEFINE_string("original", None, "Time training against the original pix2pix-tensorflow "
-                    "script at this path (Liao's, or Hesse's final), run verbatim.")
-flags.DEFINE_integer("rounds", 3, "With --original: rounds of ours then the original.",
-                     lower_bound=1)
-flags.DEFINE_integer("warmup_steps", 50, "With --original: untimed steps before the timed "
-                     "ones, in each of the original's runs and once in ours.", lower_bound=1)
-FLAGS = flags.FLAGS
 PROG = "benchmark.py"
 SYNTHETIC_PAIRS = 64
 
@@ -212,26 +201,26 @@ def reported_config(options: Options) -> dict:
         "intra_op_threads", "inter_op_threads", "sketch_styles")}
 
 
-def benchmark(options: Options) -> dict:
+def benchmark(options: Options, args: argparse.Namespace) -> dict:
     images = synthetic_pairs(options.crop_size)
     loop = training_loop(options, images)
     model, replicas = loop.model, loop.strategy.num_replicas_in_sync
     global_batch = options.batch_size * replicas
-    train_seconds, train_cpu_seconds = timed(loop.train_steps, tf.constant(FLAGS.steps))
+    train_seconds, train_cpu_seconds = timed(loop.train_steps, tf.constant(args.steps))
     crop = options.crop_size
     translate = tf.function(lambda x: model.generator(x, training=False))
     prep = Preprocessing(options)
     batch = tf.random.uniform([options.batch_size, crop, crop, prep.channels[0]], -1, 1)
 
     def translate_all():
-        for _ in range(FLAGS.batches):
+        for _ in range(args.batches):
             translate(batch).numpy()
 
     infer_seconds, _ = timed(translate_all)
     # The export translates a request's images one by one inside one graph call.
     translator = Translator(model.generator, prep)
-    request = tf.random.uniform([FLAGS.export_images, crop, crop, 3])
-    export_calls = max(1, FLAGS.batches // FLAGS.export_images)
+    request = tf.random.uniform([args.export_images, crop, crop, 3])
+    export_calls = max(1, args.batches // args.export_images)
 
     def export_all():
         for _ in range(export_calls):
@@ -239,18 +228,18 @@ def benchmark(options: Options) -> dict:
 
     export_seconds, _ = timed(export_all)
     flops = train_step_flops(model) * global_batch
-    achieved = flops * FLAGS.steps / train_seconds / 1e9
-    peak = matmul_gflops(FLAGS.matmul_seconds) if FLAGS.matmul_seconds > 0 else None
+    achieved = flops * args.steps / train_seconds / 1e9
+    peak = matmul_gflops(args.matmul_seconds) if args.matmul_seconds > 0 else None
     return {
         "config": reported_config(options),
         "replicas": replicas,
         "machine": machine(),
-        "train_images_per_sec": round(FLAGS.steps * global_batch / train_seconds, 1),
-        "train_cpu_ms_per_image": round(1000 * train_cpu_seconds / (FLAGS.steps * global_batch),
+        "train_images_per_sec": round(args.steps * global_batch / train_seconds, 1),
+        "train_cpu_ms_per_image": round(1000 * train_cpu_seconds / (args.steps * global_batch),
                                         2),
         "inference_images_per_sec": round(
-            FLAGS.batches * options.batch_size / infer_seconds, 1),
-        "export_images_per_sec": round(export_calls * FLAGS.export_images / export_seconds, 1),
+            args.batches * options.batch_size / infer_seconds, 1),
+        "export_images_per_sec": round(export_calls * args.export_images / export_seconds, 1),
         "style_bank_seconds_per_pair": round(loop.bank_seconds / len(images), 4),
         "train_flops_per_step": flops,
         "flops_method": "analytical, from the conv layers' shapes",
@@ -299,12 +288,13 @@ def prepare_original(script: Path, folder: Path, options: Options) -> PreparedOr
     return PreparedOriginal(script, variant, [sys.executable, str(copy)], environment)
 
 
-def original_arguments(options: Options, input_dir: str, output_dir: str) -> list[str]:
+def original_arguments(options: Options, args: argparse.Namespace, input_dir: str,
+                       output_dir: str) -> list[str]:
     """The original's flags for the training ours does (Liao's and Hesse's final share
     these names): a progress line after the warm-up steps and one after the last."""
     arguments = ["--mode", "train", "--input_dir", input_dir, "--output_dir", output_dir,
-                 "--max_steps", str(FLAGS.warmup_steps + FLAGS.steps),
-                 "--progress_freq", str(FLAGS.warmup_steps),
+                 "--max_steps", str(args.warmup_steps + args.steps),
+                 "--progress_freq", str(args.warmup_steps),
                  "--summary_freq", "0", "--save_freq", "0", "--seed", "0",
                  "--flip" if options.flip else "--no_flip"]
     for name in ("which_direction", "batch_size", "ngf", "ndf", "scale_size", "lr", "beta1",
@@ -339,13 +329,13 @@ def three_figures(value: float) -> float:
     return float(f"{value:.3g}")
 
 
-def compare_with_original(options: Options, script: Path) -> dict:
+def compare_with_original(options: Options, args: argparse.Namespace) -> dict:
     """Training images/sec of ours and of the original, in alternating rounds."""
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="pix2pix-benchmark-") as temporary:
         folder = Path(temporary)
-        prepared = prepare_original(script, folder, options)
-        if FLAGS["input_dir"].present:
+        prepared = prepare_original(args.original, folder, options)
+        if "input_dir" in vars(args):
             input_dir, data = options.input_dir, options.input_dir
         else:
             input_dir = folder / "pairs"
@@ -355,27 +345,27 @@ def compare_with_original(options: Options, script: Path) -> dict:
             data = f"{SYNTHETIC_PAIRS} synthetic random pairs, PNG"
         _, images = load_examples(options, str(input_dir))
         loop = training_loop(options, images)
-        loop.train_steps(tf.constant(FLAGS.warmup_steps))  # trace and warm up
-        arguments = original_arguments(options, str(input_dir), str(folder / "original_run"))
+        loop.train_steps(tf.constant(args.warmup_steps))  # trace and warm up
+        arguments = original_arguments(options, args, str(input_dir), str(folder / "original_run"))
         images_per_step = options.batch_size * loop.strategy.num_replicas_in_sync
         ours, theirs = [], []
-        for _ in range(FLAGS.rounds):
-            seconds, _ = seconds_of(loop.train_steps, tf.constant(FLAGS.steps))
-            ours.append(three_figures(FLAGS.steps * images_per_step / seconds))
+        for _ in range(args.rounds):
+            seconds, _ = seconds_of(loop.train_steps, tf.constant(args.steps))
+            ours.append(three_figures(args.steps * images_per_step / seconds))
             seconds, their_parameters = run_original(prepared, arguments)
-            theirs.append(three_figures(FLAGS.steps * options.batch_size / seconds))
+            theirs.append(three_figures(args.steps * options.batch_size / seconds))
     return {
         "config": reported_config(options),
         "machine": machine(),
         "data": data,
-        "timed": f"{FLAGS.steps} training steps after {FLAGS.warmup_steps} untimed; "
-                 f"rounds: {FLAGS.rounds}, each ours then the original",
+        "timed": f"{args.steps} training steps after {args.warmup_steps} untimed; "
+                 f"rounds: {args.rounds}, each ours then the original",
         "load_average_1min": {"before": round(load_before[0], 2),
                               "after": round(os.getloadavg()[0], 2)},
         "ours": {"code": "this port: pix2pix.py --mode train's training loop",
                  "parameter_count": parameter_count(loop.model),
                  "train_images_per_sec": ours},
-        "original": {"code": str(script), "variant": prepared.variant,
+        "original": {"code": str(args.original), "variant": prepared.variant,
                      "run": "verbatim under tf.compat.v1 (tools/original.py), "
                             "TensorFlow's default threads",
                      "parameter_count": their_parameters,
@@ -383,26 +373,43 @@ def compare_with_original(options: Options, script: Path) -> dict:
     }
 
 
-def main(argv):
-    del argv  # flags_parser has refused arguments that are not flags
-    sys.exit(run_command(PROG, run_benchmark))
-
-
-def run_benchmark() -> None:
-    options = from_flags()
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    define_flags(parser)
+    parser.add_argument("--steps", type=int, default=500,
+                        help="Training steps to time (after a warm-up call). (default: 500)")
+    parser.add_argument("--batches", type=int, default=500,
+                        help="Inference batches to time. (default: 500)")
+    parser.add_argument("--export_images", type=int, default=32,
+                        help="Images per call to the export's float signature. (default: 32)")
+    parser.add_argument("--matmul_seconds", type=float, default=2.0,
+                        help="How long to measure the matmul peak (0: skip it). (default: 2.0)")
+    parser.add_argument("--original", type=Path, help="Time training against the original "
+                        "pix2pix-tensorflow script at this path (Liao's, or Hesse's final), "
+                        "run verbatim.")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="With --original: rounds of ours then the original. (default: 3)")
+    parser.add_argument("--warmup_steps", type=int, default=50,
+                        help="With --original: untimed steps before the timed ones, in each "
+                        "of the original's runs and once in ours. (default: 50)")
+    args = parser.parse_args(argv)
+    for name in ("steps", "rounds", "warmup_steps"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
+    options = from_flags(args)
     configure_threads(options.crop_size, options.intra_op_threads, options.inter_op_threads)
     threads = tf.config.threading
     options = options.replace(intra_op_threads=threads.get_intra_op_parallelism_threads(),
                               inter_op_threads=threads.get_inter_op_parallelism_threads())
-    report = (compare_with_original(options, Path(FLAGS.original)) if FLAGS.original
-              else benchmark(options))
+    report = (compare_with_original(options, args) if args.original
+              else benchmark(options, args))
     print(json.dumps(report, indent=2))
 
 
-def cli() -> None:
+def cli() -> int:
     """The console script pix2pix-benchmark."""
-    app.run(main, flags_parser=flags_parser(PROG, __name__))
+    return run_command(PROG, main)
 
 
 if __name__ == "__main__":
-    cli()
+    sys.exit(cli())

@@ -1,8 +1,9 @@
 """What the tools share; not a tool itself.
 
-The command-line convention of every tool: flags through `Parser` (argparse, a bad flag
-one ``tool: error: ...`` line), ``main(argv)`` run by models.core.errors.run_command (a
-UsageError one such line, anything else a traceback). And working through many files
+The command-line convention of pix2pix.py and every tool: flags through `Parser`
+(argparse, a bad flag one ``tool: error: ...`` line, status 2), ``main(argv)`` run by
+models.core.errors.run_command (a UsageError one such line, status 1, anything else a
+traceback). And working through many files
 on threads with a progress counter, and refusing to replace the user's files.
 Image files themselves are models/core/imageio.py's.
 """

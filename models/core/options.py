@@ -12,6 +12,7 @@ that flags given explicitly override.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import importlib
 import json
@@ -20,8 +21,6 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from absl import flags
 
 from models.core.errors import UsageError, file_errors
 from models.core.labels import Labels
@@ -332,43 +331,50 @@ KEPT = tuple(name for name, field in FIELDS.items() if field.metadata["kept"])
 NO_FLIP = "no_flip"  # Hesse's spelling of --noflip, kept as a flag of its own
 
 
-def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
-    """One absl flag per option, with the field's name, default and help (an enum for a
-    field with choices, a comma-separated list for a tuple). They belong to the module
-    that calls this, so that its --help lists them; defined once per process (pix2pix.py
-    and tools/benchmark.py both ask, and the tests import both)."""
+class Negatable(argparse.Action):
+    """A boolean flag spelt as absl, which parsed them before, spells it: --NAME sets it,
+    --noNAME clears it."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__([*option_strings, f"--no{dest}"], dest, nargs=0, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, option_string != f"--no{self.dest}")
+
+
+def comma_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def define_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per option, with the field's name, help and choices (a comma-separated
+    list for a tuple). A flag not given is absent from the parsed namespace, so that a
+    preset can tell it from a default."""
     for name, field in FIELDS.items():
-        if not field.metadata["flag"] or name in flag_values:
+        if not field.metadata["flag"]:
             continue
-        default, help, choices = field.default, field.metadata["help"], choices_of(field)
-        if choices:
-            flag = flags.EnumFlag(name, default, help, choices)
-        elif isinstance(default, bool):
-            flag = flags.BooleanFlag(name, default, help)
-        elif isinstance(default, tuple):
-            flag = flags.Flag(flags.ListParser(), flags.CsvListSerializer(","), name,
-                              list(default), help)
-        else:
-            parser = {"int": flags.IntegerParser, "float": flags.FloatParser}.get(
-                field.type.split(" ")[0], flags.ArgumentParser)()
-            flag = flags.Flag(parser, flags.ArgumentSerializer(), name, default, help)
-        flags.DEFINE_flag(flag, flag_values)
-    if NO_FLIP not in flag_values:
-        flags.DEFINE_boolean(NO_FLIP, False, "Don't flip training images (Hesse's spelling).",
-                             flag_values=flag_values)
+        default, help = field.default, field.metadata["help"]
+        if default not in (None, ()):
+            help += f" (default: {','.join(default) if isinstance(default, tuple) else default})"
+        if isinstance(default, bool):
+            parser.add_argument(f"--{name}", action=Negatable, default=argparse.SUPPRESS, help=help)
+            continue
+        kind = {"int": int, "float": float}.get(field.type.split(" ")[0], str)
+        parser.add_argument(f"--{name}", type=comma_list if isinstance(default, tuple) else kind,
+                            choices=choices_of(field) or None, default=argparse.SUPPRESS, help=help)
+    parser.add_argument(f"--{NO_FLIP}", action="store_true", default=argparse.SUPPRESS,
+                        help="Don't flip training images (Hesse's spelling).")
 
 
-flags.disclaim_key_flags()  # define_flags's flags are its caller's (for --help)
-
-
-def from_flags(flag_values: flags.FlagValues = flags.FLAGS) -> Options:
-    """The parsed flags as Options: the preset's values for the flags not given, then the
-    mode's default folders and a random seed if none was given."""
-    values = {name: flag_values[name].value for name, field in FIELDS.items()
+def from_flags(given: argparse.Namespace) -> Options:
+    """The parsed flags (those given, as define_flags leaves them) as Options: the preset's
+    values for the flags not given, then the mode's default folders and a random seed if
+    none was given."""
+    given = vars(given)
+    values = {name: given.get(name, field.default) for name, field in FIELDS.items()
               if field.metadata["flag"]}
-    given = {name for name in values if flag_values[name].present}
-    values = with_preset(values["preset"], given, values)
-    values["flip"] = values["flip"] and not flag_values[NO_FLIP].value
+    values = with_preset(values["preset"], set(given), values)
+    values["flip"] = values["flip"] and not given.get(NO_FLIP, False)
     default_input, default_output = DEFAULT_DIRS.get(values["mode"], (None, None))
     values["input_dir"] = values["input_dir"] or default_input
     values["output_dir"] = values["output_dir"] or default_output

@@ -44,7 +44,7 @@ def build_pix2pix(options: Options, total_steps: int | None = None,
         sync_norm=options.sync_batch_norm, spectral_norm=options.spectral_norm,
         tf_layers=options.tf_layers)
     lr = options.lr
-    if options.lr_decay_epochs:  # a schedule has no rate variable: in test too
+    if options.lr_decay_epochs:  # no rate variable then: a resumed run must decay too (kept)
         lr = LinearDecay(lr, total_steps or 0,
                          decay_steps(options.lr_decay_epochs, total_steps, steps_per_epoch))
     return Pix2Pix(generator, discriminator, lr=lr, beta1=options.beta1,
