@@ -1,6 +1,7 @@
 """tools/crossval.py on small generated pairs: folds, resuming, the report, the statistics."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -149,3 +150,46 @@ def test_t_intervals():
     # mean 3.5, sd 1.8708, t(0.975, 5) = 2.5706: half-width 1.9633
     assert stats["mean"] == 3.5
     assert stats["high"] - 3.5 == pytest.approx(1.9633, abs=5e-3)
+
+
+def test_leaving_one_style_out_scores_each_style_on_runs_that_never_saw_it(
+        experiment, tmp_path):
+    output_dir, args, _ = experiment
+    copy = tmp_path / "cv"
+    shutil.copytree(output_dir, copy, symlinks=True)
+    split = args.index("--")
+    moved = [copy if a == output_dir else a for a in args]
+    result = crossval_run(*moved[:split], "--variant", "drawn=--sketch_style_prob 1",
+                          "--leave_style_out", "drawn", *moved[split:])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "4 of 8 folds already done; 4 to run" in result.stdout  # 2 styles x 2 folds
+    for style, other in (("outline", "marker"), ("marker", "outline")):
+        for fold in (0, 1):
+            runs = copy / f"drawn-without-{style}" / "seed1" / f"fold{fold}"
+            trained = json.loads((runs / "train" / "options.json").read_text())
+            assert style not in trained["sketch_styles"] and other in trained["sketch_styles"]
+            assert sorted(path.name for path in runs.iterdir() if (path / "metrics.json")
+                          .exists()) == sorted(["dropout", "no_dropout", style])
+    content = json.loads((copy / "summary.json").read_text())
+    assert content["left_out"] == ["drawn"] and "drawn" not in content["summary"]
+    held = content["held_out"]["drawn"]
+    faces = content["images"]
+    for style in ("outline", "marker"):
+        runs = faces[f"drawn-without-{style}"]
+        gap = np.subtract(runs[style]["l1"], runs["dropout"]["l1"])
+        assert held[style]["vs_pencil"]["mean"] == pytest.approx(
+            100 * gap.mean() / np.mean(runs["dropout"]["l1"]))
+        versus = np.subtract(runs[style]["l1"], faces["base"][style]["l1"])
+        assert held[style]["vs_reference"]["mean"] == pytest.approx(
+            100 * versus.mean() / np.mean(faces["base"][style]["l1"]))
+    pooled = np.mean([faces[f"drawn-without-{s}"][s]["l1"] for s in ("outline", "marker")], 0)
+    assert held["pooled"]["l1"]["mean"] == pytest.approx(pooled.mean())
+    # the variants run whole are scored on every style by their own runs
+    assert content["held_out"]["decay"]["outline"]["l1"]["mean"] == pytest.approx(
+        np.mean(faces["decay"]["outline"]["l1"]))
+    assert "| drawn | **pooled** |" in (copy / "summary.md").read_text()
+    for wrong in ("base", "nothing"):  # the reference, an unknown variant
+        result = crossval_run(*moved[:split], "--leave_style_out", wrong, *moved[split:])
+        assert result.returncode == 1
+        assert result.stderr.strip().splitlines()[-1].startswith(
+            f"crossval.py: error: --leave_style_out {wrong}: not a --variant after the first")
