@@ -37,7 +37,6 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
@@ -50,7 +49,7 @@ from models.core.imageio import list_images
 from models.core.labels import labels_of
 from models.core.results import IMAGES, METRICS, read_metrics
 from models.core.styles import STYLES, check_styles
-from tools.toolbox import Parser
+from tools.toolbox import Parser, in_parallel
 
 PIX2PIX = Path(__file__).resolve().parent.parent / "pix2pix.py"
 PENCIL = {"dropout": [], "no_dropout": ["--noinference_dropout"]}  # test settings
@@ -189,9 +188,10 @@ def run_all(jobs: list[Job], output_dir: Path, flags_of: dict[str, list[str]],
             print(f"[{finished[0]}/{len(todo)}] {job.variant} seed {job.seed} fold {job.fold} "
                   f"done; elapsed {elapsed / 60:.1f}m, ETA {eta / 60:.1f}m", flush=True)
 
-    with ThreadPoolExecutor(workers) as pool:
-        for future in [pool.submit(one, job) for job in todo]:
-            future.result()
+    def stop(job: Job, error: Exception) -> None:
+        raise error  # a failed fold ends the run: its cause is in the fold's log.txt
+
+    in_parallel(one, todo, workers, "folds", stop)
 
 
 # ----------------------------------------------------------------------------- statistics

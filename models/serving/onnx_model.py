@@ -29,7 +29,7 @@ ONNX_DIR = "onnx"  # in an export's folder, beside the SavedModel's version fold
 MODEL_FILE = "model.onnx"
 INFO_FILE = "model.json"
 GREY_LEVEL = 1 / 255
-# [0, 1] to 8 bits as TensorFlow's convert_image_dtype(saturate=True): floor(x * 255 + 0.5);
+# [0, 1] to 8 bits as TensorFlow's convert_image_dtype(saturate=True): floor(x * 255.5);
 # model.json carries it to the browser
 UINT8_SCALE = 255.5
 # float16 weights halve the file; they are kept only when the outputs stay this close to
