@@ -56,6 +56,14 @@ def _grey_at(sketch: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
 
 
+def _without_frame(mask: np.ndarray, scale: float) -> np.ndarray:
+    """`mask` with a frame cleared: scanned sketches have dark edges a drawing on the
+    page does not."""
+    edge = round(2 * scale)
+    mask[:edge], mask[-edge:], mask[:, :edge], mask[:, -edge:] = (False,) * 4
+    return mask
+
+
 def _dark_strokes(grey: np.ndarray, scale: float, offset: float) -> np.ndarray:
     """Where the pencil is darker than its surroundings: an adaptive threshold, so that
     light shading and dark hair both give strokes. `offset` (grey levels) moves the
@@ -63,10 +71,7 @@ def _dark_strokes(grey: np.ndarray, scale: float, offset: float) -> np.ndarray:
     block = 2 * round(4 * scale) + 1  # about 9 pixels of the 64-pixel sketch
     strokes = cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C,
                                     cv2.THRESH_BINARY_INV, block, offset) > 0
-    # Scanned sketches have dark edges a drawing on the page does not: drop a frame.
-    edge = round(2 * scale)
-    strokes[:edge], strokes[-edge:], strokes[:, :edge], strokes[:, -edge:] = (False,) * 4
-    return strokes
+    return _without_frame(strokes, scale)
 
 
 def _polylines(mask: np.ndarray, min_length: float, smoothing: float) -> list[np.ndarray]:
@@ -115,12 +120,6 @@ def _pen(lines: np.ndarray, width: int) -> np.ndarray:
         tip = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width, width))
         lines = cv2.dilate(lines.astype(np.uint8), tip) > 0
     return np.where(lines, 0, 255).astype(np.uint8)
-
-
-def _without_frame(mask: np.ndarray, scale: float) -> np.ndarray:
-    edge = round(2 * scale)
-    mask[:edge], mask[-edge:], mask[:, :edge], mask[:, -edge:] = (False,) * 4
-    return mask
 
 
 def canny(grey: np.ndarray, scale: float, width: int, rng: np.random.Generator):
