@@ -103,6 +103,20 @@ def test_one_seed_draws_the_same_pixels(sketches):
         assert sum(differ) >= 5, style  # pen width, scale and threshold vary with the seed
 
 
+def test_a_whole_drawing_leaves_nothing_out_and_keeps_the_rest_of_the_hand(sketches):
+    # Why: scores against the same face's pencil sketch (restyle) need all of the face drawn
+    left_out, kept = 0, 0
+    for seed in range(24):
+        whole = draw(sketches[1], "xdog", seed, whole=True)
+        any_hand = draw(sketches[1], "xdog", seed)
+        if np.array_equal(whole, any_hand):
+            kept += 1
+        else:
+            left_out += 1
+            assert np.sum(whole < 128) > np.sum(any_hand < 128), seed
+    assert left_out >= 3 and kept >= 12  # the hand leaves part out about a third of the time
+
+
 def test_unknown_styles_are_named():
     with pytest.raises(Exception, match="unknown style 'pen'; the styles are outline"):
         draw(np.zeros((8, 8, 3), np.uint8), "pen", 0)

@@ -96,8 +96,9 @@ class RunOptions:
     label: str | None = option(None, "Test and translate: the label of files whose names do "
                                "not match the model's --label_pattern.")
     input_style: str = option(
-        PENCIL, f"Test: redraw each test sketch in this drawn style ({', '.join(STYLES)}; "
-        f"seeded by --seed) before translating it; '{PENCIL}' keeps it as it is.")
+        PENCIL, f"Test: redraw each test sketch, whole, in this drawn style "
+        f"({', '.join(STYLES)}; seeded by --seed) before translating it; '{PENCIL}' keeps it "
+        "as it is.")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,10 @@ pen widths (in the demo page's canvas pixels):
 
 The hand (HAND) then changes the drawing, each effect with its own probability: half a
 drawing (the features alone, or the outline alone), patches left out, lines gone over
-twice, a wavering line, gaps where the pen lifted, a light pressure.
+twice, a wavering line, gaps where the pen lifted, a light pressure. Training draws with
+all of it; scoring (`restyle`: test mode, tools/restyle.py) draws the whole face, without
+the effects that leave part of it out, so that a drawing's score against the same face's
+pencil sketch measures the style rather than what was not drawn.
 
 Most drawings are made at the page's canvas scale (256 pixels wide) and shrunk to the
 model's size with area resampling, exactly as the page's drawings reach the model; the
@@ -265,6 +268,8 @@ def _pressure(paper: np.ndarray, scale: float, rng: np.random.Generator) -> np.n
 HAND: tuple[tuple[Callable, float], ...] = (
     (_partial, 0.15), (_sparse, 0.2), (_redrawn, 0.2), (_wobble, 0.5), (_breaks, 0.3),
     (_pressure, 0.3))
+# What a hand leaves out, rather than how it draws: a whole drawing skips these.
+LEAVES_OUT = (_partial, _sparse)
 
 
 def check_styles(names: list[str] | tuple[str, ...], flag: str) -> tuple[str, ...]:
@@ -276,8 +281,11 @@ def check_styles(names: list[str] | tuple[str, ...], flag: str) -> tuple[str, ..
     return tuple(names)
 
 
-def draw(sketch: np.ndarray, style: str, seed: int | Sequence[int]) -> np.ndarray:
-    """A [h, w, 3] uint8 sketch redrawn in `style`: [h, w, 3] uint8, black on white."""
+def draw(sketch: np.ndarray, style: str, seed: int | Sequence[int], whole: bool = False
+         ) -> np.ndarray:
+    """A [h, w, 3] uint8 sketch redrawn in `style`: [h, w, 3] uint8, black on white.
+    `whole`: all of the face drawn (no LEAVES_OUT effect), as a score against the same
+    face's pencil sketch needs; the same seed's pen, scale and strokes otherwise."""
     drawing, widths = STYLES[check_styles([style], "style")[0]]
     rng = np.random.default_rng(seed)
     height, width = sketch.shape[:2]
@@ -289,7 +297,9 @@ def draw(sketch: np.ndarray, style: str, seed: int | Sequence[int]) -> np.ndarra
     drawn = drawing(_grey_at(sketch, scale), scale, pen, rng)
     for effect, probability in HAND:
         if rng.random() < probability:
-            drawn = effect(drawn, scale, rng)
+            changed = effect(drawn, scale, rng)  # drawn even when skipped: same random stream
+            if not (whole and effect in LEAVES_OUT):
+                drawn = changed
     if scale != 1:
         drawn = cv2.resize(drawn, (width, height), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(drawn, cv2.COLOR_GRAY2RGB)
@@ -309,12 +319,13 @@ def input_half(which_direction: str, width: int) -> slice:
 
 
 def restyle(images: np.ndarray, which_direction: str, style: str, seed: int) -> np.ndarray:
-    """[n, h, w, 3] uint8 pairs with each input sketch redrawn in a drawn `style`
-    (models/core/styles.py); pair i drawn with the seed (seed, i)."""
+    """[n, h, w, 3] uint8 pairs with each input sketch redrawn, whole, in a drawn `style`
+    (for scoring against the pencil sketch of the same face); pair i drawn with the seed
+    (seed, i)."""
     columns = input_half(which_direction, images.shape[2])
     restyled = images.copy()
     for i, image in enumerate(images):
-        restyled[i, :, columns] = draw(image[:, columns], style, [seed, i])
+        restyled[i, :, columns] = draw(image[:, columns], style, [seed, i], whole=True)
     return restyled
 
 
