@@ -147,6 +147,10 @@ class NetworkOptions:
         "batch norm by the fused kernel. Default: Liao's and Hesse's early layers.", kept=True)
     spectral_norm: bool = option(
         False, "Spectral normalisation of the discriminator's convolutions.", kept=True)
+    input_blur: float = option(
+        0.0, "Blur the input image inside the generator by a Gaussian of this standard "
+        "deviation, in pixels at --crop_size (training, test and exports alike): line "
+        "drawings in different pens and styles look more alike blurred. 0: none.", kept=True)
     inference_dropout: bool = option(
         True, "Keep dropout on at test and export time, as pix2pix does; "
         "--noinference_dropout makes outputs deterministic.")
@@ -254,6 +258,9 @@ class Options(RuntimeOptions, TrainingOptions, NetworkOptions, DataOptions, RunO
                              f"{self.crop_size}")  # the U-Net halves it down to 1x1
         if self.n_layers_d < 1:
             raise UsageError(f"--n_layers_d must be at least 1, got {self.n_layers_d}")
+        if not 0 <= self.input_blur <= self.crop_size / 8:
+            raise UsageError(f"--input_blur must be between 0 and {self.crop_size / 8:g} "
+                             f"(pixels), got {self.input_blur:g}")
 
     @property
     def input_half(self) -> str | None:

@@ -15,9 +15,11 @@ gradient with respect to their input reads the weights when it is taken.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator, Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 
@@ -160,6 +162,32 @@ class ReadLateConv2D(keras.layers.Conv2D):
             return tf.nn.conv2d(x, kernel, strides, padding), backward
 
         return convolve(inputs, tf.convert_to_tensor(kernel))  # read here, not watched
+
+
+class GaussianBlur(keras.layers.Layer):
+    """A fixed Gaussian blur of the first `channels` channels (the image; label planes
+    pass as they are), mirrored at the borders so that a white page stays white."""
+
+    def __init__(self, sigma: float, channels: int, **kwargs):
+        super().__init__(**kwargs)
+        self.sigma, self.channels = sigma, channels
+        radius = max(1, math.ceil(2 * sigma))
+        taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+        self.taps = (taps / taps.sum()).astype(np.float32)
+
+    def call(self, x):
+        image, rest = x[..., :self.channels], x[..., self.channels:]
+        radius = len(self.taps) // 2
+        image = tf.pad(image, [[0, 0], [radius, radius], [radius, radius], [0, 0]], "SYMMETRIC")
+        taps = tf.cast(self.taps, x.dtype)
+        across = tf.tile(tf.reshape(taps, [1, -1, 1, 1]), [1, 1, self.channels, 1])
+        down = tf.tile(tf.reshape(taps, [-1, 1, 1, 1]), [1, 1, self.channels, 1])
+        image = tf.nn.depthwise_conv2d(image, across, [1, 1, 1, 1], "VALID")
+        image = tf.nn.depthwise_conv2d(image, down, [1, 1, 1, 1], "VALID")
+        return tf.concat([image, rest], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "sigma": self.sigma, "channels": self.channels}
 
 
 class InferenceDropout(keras.layers.Layer):

@@ -13,7 +13,13 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
-from models.nn.layers import BatchStatNorm, InferenceDropout, ReadLateConv2D, weight_init
+from models.nn.layers import (
+    BatchStatNorm,
+    GaussianBlur,
+    InferenceDropout,
+    ReadLateConv2D,
+    weight_init,
+)
 
 DECODERS = ("auto", "liao", "mirrored")
 DECODER_DROPOUT_LAYERS = 3  # the innermost three decoder layers drop out half their units
@@ -79,16 +85,22 @@ def _up(x, scope: str, channels: int, separable: bool, bias: bool):
 def build_generator(crop_size: int = 64, ngf: int = 16, in_channels: int = 3,
                     out_channels: int = 3, decoder: str = "auto", separable_conv: bool = False,
                     tf_layers: bool = False, inference_dropout: bool = True,
-                    seed: int | None = None, sync_norm: bool = False) -> keras.Model:
+                    seed: int | None = None, sync_norm: bool = False,
+                    input_blur: float = 0.0, image_channels: int = 3) -> keras.Model:
     """U-Net: [b, crop, crop, in_channels] => [b, crop, crop, out_channels], all in [-1, 1].
 
-    `sync_norm` normalises over all replicas' images (see BatchStatNorm).
+    `sync_norm` normalises over all replicas' images (see BatchStatNorm). `input_blur`:
+    the input image (its first `image_channels` channels) blurred first, by a Gaussian of
+    that many pixels, inside the model, so that every export blurs as training did.
     """
     encoder_widths, decoder_widths = unet_widths(crop_size, ngf, decoder)
     inputs = keras.Input((crop_size, crop_size, in_channels), name="inputs")
+    x = inputs
+    if input_blur:
+        x = GaussianBlur(input_blur, image_channels, name="input_blur")(x)
 
     # encoder_1: [b, 64, 64, 3] => [b, 32, 32, 16], a bare conv
-    x = _down(inputs, "encoder_1", encoder_widths[0], separable_conv, tf_layers)
+    x = _down(x, "encoder_1", encoder_widths[0], separable_conv, tf_layers)
     skips = [x]
     # encoder_2..6: [b, 32, 32, 16] => [b, 16, 16, 32] => 8x8x64 => 4x4x128 => 2x2x128 => 1x1x128
     for level, width in enumerate(encoder_widths[1:], start=2):
