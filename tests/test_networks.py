@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from models.nn.gan import FusedAdam
-from models.nn.layers import BatchStatNorm, InferenceDropout
+from models.nn.layers import BatchStatNorm, GaussianBlur, InferenceDropout
 from models.nn.networks import build_generator, build_patchgan, build_pixelgan, unet_widths
 
 
@@ -185,3 +185,19 @@ def test_fused_adam_matches_keras_adam():
         pytest.fail(f"{moved}: {error}")
     np.testing.assert_allclose(momentum.numpy(), m, rtol=1e-6, err_msg=moved)
     np.testing.assert_allclose(velocity.numpy(), v, rtol=1e-6, err_msg=moved)
+
+
+def test_input_blur_softens_the_image_alone_and_keeps_a_white_page_white():
+    # Why: a blur that darkened the borders or smeared the label planes would teach the
+    # model an edge or a label the drawing never had; the exports blur inside G as well.
+    page = np.ones((1, 16, 16, 5), np.float32)  # white, 3 image channels and 2 label planes
+    page[..., 3], page[0, 8, 8, :3] = 0.0, -1.0  # label planes 0 and 1; one black dot
+    blurred = GaussianBlur(1.0, 3)(page).numpy()
+    np.testing.assert_allclose(blurred[0, :4, :4], page[0, :4, :4])  # far from the dot
+    np.testing.assert_array_equal(blurred[..., 3:], page[..., 3:])
+    assert -1 < blurred[0, 8, 8, 0] < blurred[0, 8, 9, 0] < 1  # the dot spread out
+    np.testing.assert_allclose(blurred[..., :3].sum(), page[..., :3].sum(), rtol=1e-6)
+    generator = build_generator(16, ngf=4, in_channels=5, input_blur=1.0, image_channels=3)
+    assert trainable_count(generator) == trainable_count(build_generator(16, ngf=4,
+                                                                        in_channels=5))
+    assert generator.get_layer("input_blur").channels == 3

@@ -75,7 +75,7 @@ def test_parsed_flags_make_options_with_preset_and_mode_defaults(parser):
 def test_the_kept_fields_are_the_models_shape_labels_and_recipe():
     assert set(KEPT) == {
         "which_direction", "lab_colorization", "crop_size", "ngf", "ndf", "discriminator",
-        "n_layers_d",
+        "n_layers_d", "input_blur",
         "decoder", "separable_conv", "tf_layers", "spectral_norm", "gan_loss", "lr_decay_epochs",
         "update_order", "ema_decay", "label_pattern", "labels"}
 
@@ -95,6 +95,8 @@ def test_groups_hold_their_fields_and_preprocessing_reads_the_data_group():
     ({"crop_size": 100}, "--crop_size must be a power of two of at least 4, got 100"),
     ({"crop_size": 2}, "--crop_size must be a power of two of at least 4, got 2"),
     ({"n_layers_d": 0}, "--n_layers_d must be at least 1, got 0"),
+    ({"input_blur": 9.0}, r"--input_blur must be between 0 and 8 \(pixels\), got 9"),
+    ({"input_blur": -1.0}, r"--input_blur must be between 0 and 8 \(pixels\), got -1"),
     ({"preset": "best"}, "--preset must be one of liao, improved, drawn, got best"),
     ({"gan_loss": "x"}, "--gan_loss must be one of vanilla, lsgan, hinge, got x"),
     ({"sketch_style_prob": 2.0}, "--sketch_style_prob 2.0: not in [0, 1]"),
