@@ -152,6 +152,21 @@ def test_t_intervals():
     assert stats["high"] - 3.5 == pytest.approx(1.9633, abs=5e-3)
 
 
+def test_recipes_left_one_style_out_are_paired_face_by_face_against_the_first():
+    # Why: two recipes' held-out scores are only comparable paired over the same faces
+    def scores(drawn, pencil):
+        return {"outline": {"drawn": drawn, "pencil": pencil},
+                "pooled": {"drawn": drawn, "pencil": pencil}}
+
+    first = scores([0.10, 0.20, 0.30], [0.10, 0.10, 0.10])
+    wider = scores([0.09, 0.18, 0.27], [0.10, 0.10, 0.13])
+    versus = crossval.against(wider, first)
+    assert versus["outline"]["drawn"]["mean"] == pytest.approx(-10.0)  # -0.02 of 0.20
+    assert versus["pooled"]["pencil"]["mean"] == pytest.approx(10.0)  # +0.01 of 0.10
+    table = crossval.against_markdown({"wider": versus}, "first")
+    assert "against `first`" in table and "| wider | **pooled** | -10.0% [" in table
+
+
 def test_leaving_one_style_out_scores_each_style_on_runs_that_never_saw_it(
         experiment, tmp_path):
     output_dir, args, _ = experiment

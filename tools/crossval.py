@@ -274,12 +274,12 @@ def percent_of(differences: np.ndarray, base: np.ndarray) -> dict:
             interval(differences).items()}
 
 
-def held_out(results: dict[str, dict], reference: str, variant: str,
-             styles: tuple[str, ...], left_out: bool) -> dict:
-    """Each drawn style's L1 (and, "pooled", the per-face mean over the styles) against
-    the same runs' pencil L1 and against the reference's L1 on that style, paired over
-    the faces, in percent. For a leave-one-style-out variant, each style is scored by the
-    runs trained without it."""
+def held_out_scores(results: dict[str, dict], reference: str, variant: str,
+                    styles: tuple[str, ...], left_out: bool) -> dict[str, dict]:
+    """Per face, for each drawn style and "pooled" (the per-face mean over the styles):
+    the variant's L1 on the style, its pencil L1 from the same runs, and the reference's
+    two. For a leave-one-style-out variant, each style is scored by the runs trained
+    without it."""
     scores = {}
     for style in styles:
         runs = results[f"{variant}{WITHOUT}{style}" if left_out else variant]
@@ -290,6 +290,12 @@ def held_out(results: dict[str, dict], reference: str, variant: str,
                          "reference_pencil": results[reference]["dropout"]["l1"]}
     scores["pooled"] = {kind: np.mean([scores[style][kind] for style in styles], axis=0)
                         for kind in scores[styles[0]]}
+    return scores
+
+
+def held_out(scores: dict[str, dict]) -> dict:
+    """held_out_scores' L1 against the same runs' pencil L1 and against the reference's
+    L1 on the style, paired over the faces, in percent."""
     return {key: {
         "l1": interval(np.array(s["drawn"])), "pencil_l1": interval(np.array(s["pencil"])),
         "vs_pencil": percent_of(np.subtract(s["drawn"], s["pencil"]), s["pencil"]),
@@ -297,6 +303,26 @@ def held_out(results: dict[str, dict], reference: str, variant: str,
         "pencil_vs_reference": percent_of(np.subtract(s["pencil"], s["reference_pencil"]),
                                           s["reference_pencil"])}
         for key, s in scores.items()}
+
+
+def against(scores: dict[str, dict], base: dict[str, dict]) -> dict:
+    """One variant's held_out_scores against another's, paired per face, in percent of
+    the other's: on each style (and pooled) and on pencil."""
+    return {key: {kind: percent_of(np.subtract(s[kind], base[key][kind]), base[key][kind])
+                  for kind in ("drawn", "pencil")} for key, s in scores.items()}
+
+
+def against_markdown(versus: dict[str, dict], base: str) -> str:
+    lines = [f"### Leave-one-style-out variants against `{base}`", "",
+             f"Each variant's L1 on the styles it never saw, and on pencil from the same runs, "
+             f"paired per face against `{base}`'s. Negative is better.", "",
+             "| variant | style | drawn L1 | pencil L1 |", "|---|---|---|---|"]
+    for variant, per_style in versus.items():
+        for style, s in per_style.items():
+            name = f"**{style}**" if style == "pooled" else style
+            lines.append(f"| {variant} | {name} | {cell(s['drawn'], 1, unit='%')} | "
+                         f"{cell(s['pencil'], 1, unit='%')} |")
+    return "\n".join(lines) + "\n"
 
 
 def held_out_markdown(held: dict[str, dict], reference: str, left_out: list[str]) -> str:
@@ -463,17 +489,23 @@ def report(output_dir: Path, flags_of: dict[str, list[str]], seeds: list[int],
                                               strict=True)}
     summary = summarise({variant: results[variant] for variant in whole}, folds)
     reference = next(iter(whole))
-    held = {variant: held_out(results, reference, variant, styles, variant in left_out)
-            for variant in flags_of if variant != reference} if styles else {}
+    scores = {variant: held_out_scores(results, reference, variant, styles,
+                                       variant in left_out)
+              for variant in flags_of if variant != reference} if styles else {}
+    held = {variant: held_out(per_style) for variant, per_style in scores.items()}
+    # several recipes left one style out: each against the first, face by face
+    versus = {variant: against(scores[variant], scores[left_out[0]])
+              for variant in left_out[1:]}
     first = results[reference]["dropout"]
     content = {"folds": total_folds, "reported_folds": folds, "seeds": seeds,
                "styles": list(styles), "variants": flags_of, "left_out": left_out,
-               "summary": summary, "held_out": held,
+               "summary": summary, "held_out": held, "left_out_against_first": versus,
                "images": {variant: per_setting for variant, per_setting in results.items()}}
     (output_dir / "summary.json").write_text(json.dumps(content, indent=1))
     (output_dir / "summary.md").write_text(
         markdown(summary, whole, len(first["names"]), folds, total_folds, seeds)
-        + (f"\n{held_out_markdown(held, reference, left_out)}" if held else ""))
+        + (f"\n{held_out_markdown(held, reference, left_out)}" if held else "")
+        + (f"\n{against_markdown(versus, left_out[0])}" if versus else ""))
     chart(summary, output_dir / "chart.png")
     step = max(1, len(first["names"]) // sample_count)
     shown = first["names"][::step][:sample_count]
