@@ -10,7 +10,7 @@
   face's own held-out fold). Natural colours: red and blue swapped back.
 - unseen_styles.png: held-out faces drawn in each style of the leave-one-style-out
   cross-validation in --unseen_runs, through liao, the first drawn recipe (three styles)
-  and the drawn family trained on every style but that one.
+  and today's --preset drawn (family_blur1) trained on every style but that one.
 
 Only pictures we made are committed: drawings and model outputs, never a dataset image
 (no pencil sketch, no target photo).
@@ -35,7 +35,8 @@ REPO = Path(__file__).resolve().parent.parent
 IMAGES = REPO / "docs" / "images"
 VARIANTS = {"liao": "before: liao", "drawn": "after: drawn"}
 FACES = {"outline": "f016", "marker": "m050", "contour": "f034"}  # held-out face per style
-UNSEEN_VARIANTS = {"liao": "liao", "drawn3": "first drawn", "family-without-{}": "never saw it"}
+UNSEEN_VARIANTS = {"liao": "liao", "drawn3": "first drawn",
+                   "family_blur1-without-{}": "never saw it"}
 ZOOM = 2
 
 
@@ -118,7 +119,8 @@ def drawn_to_face(runs: Path) -> None:
 
 def unseen_styles(runs: Path) -> None:
     """Held-out faces drawn in the styles of the leave-one-style-out run (--unseen_runs):
-    each through liao, the first drawn recipe and the family trained without that style."""
+    each through liao, the first drawn recipe and today's --preset drawn trained without
+    that style."""
     content = json.loads((runs / "summary.json").read_text())
     names = content["images"]["liao"]["dropout"]["names"]
     rows = []
