@@ -6,9 +6,10 @@ person makes, for looking at the styles and for scoring a model on them.
     python tools/restyle.py --input_dir sketches/test --sheet styles.png --name f005
 
 Each pair keeps its photo; its sketch (the input side of --which_direction, as
-pix2pix.py reads it) is redrawn by models/core/styles.py, pair i with the seed (--seed, i),
-exactly as `pix2pix.py --mode test --input_style STYLE --seed S` redraws it. --sheet
-writes one pair's sketch in every style instead, six drawings each, as one grid.
+pix2pix.py reads it) is redrawn whole by models/core/styles.py, pair i with the seed
+(--seed, i), exactly as `pix2pix.py --mode test --input_style STYLE --seed S` redraws it.
+--sheet writes one pair's sketch in every style instead, six drawings each, as one grid,
+through the whole hand (half drawings and patches left out too), as training draws them.
 An existing output file is never replaced.
 """
 
