@@ -142,8 +142,7 @@ def test_the_face_answers_what_was_drawn(exports, request):
     woman, man = (face(noisy, features, label, seed=1) for label in ("f", "m"))
     again = face(noisy, features, "m", seed=2)
     change, jitter = np.abs(woman - man).mean(), np.abs(man - again).mean()
-    sides = LONG_HAIR_REGION
-    shade = np.mean([woman[region].mean() - man[region].mean() for region in sides])
+    shade = np.mean([woman[region].mean() - man[region].mean() for region in LONG_HAIR_REGION])
     measured.append(f"f against m on the features alone {change:.1f} (noise {jitter:.1f}, "
                     f"shade {shade:+.1f} where long hair falls)")
     assert change > 2 * jitter, (change, jitter)

@@ -25,13 +25,14 @@ def generator_of(options: Options) -> keras.Model:
     """The U-Net the options describe: all that test, export and translate build."""
     prep = Preprocessing(options)
     in_channels, out_channels = prep.channels
+    image_channels, _ = prep.image_channels
     return build_generator(
         crop_size=options.crop_size, ngf=options.ngf, in_channels=in_channels,
         out_channels=out_channels, decoder=options.decoder,
         separable_conv=options.separable_conv, tf_layers=options.tf_layers,
         inference_dropout=options.inference_dropout,
         seed=options.seed, sync_norm=options.sync_batch_norm,  # sync: training only
-        input_blur=options.input_blur, image_channels=in_channels - len(prep.labels))
+        input_blur=options.input_blur, image_channels=image_channels)
 
 
 def build_pix2pix(options: Options, total_steps: int | None = None,
